@@ -1,0 +1,18 @@
+/**
+ * The data source of the TypeORM CLI (`npm run migration:generate|run|revert`).
+ * Uses DATABASE_URL when set; otherwise starts the same embedded PostgreSQL as
+ * `npm start`, on the same data directory, for the duration of the command.
+ */
+import { DataSource } from 'typeorm';
+import { loadConfig, loadEnvFile } from './src/config/app-config';
+import { dataSourceOptions } from './src/database/data-source-options';
+import { EmbeddedPostgres } from './src/database/embedded-postgres';
+
+async function createDataSource(): Promise<DataSource> {
+  loadEnvFile();
+  const { database } = loadConfig();
+  const url = database.url ?? (await EmbeddedPostgres.start({ dir: database.embeddedDir })).url;
+  return new DataSource(dataSourceOptions(url, 2));
+}
+
+export const dataSource = createDataSource();

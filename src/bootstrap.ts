@@ -1,0 +1,37 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule, AppModuleOptions } from './app.module';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import type { AppConfig } from './config/app-config';
+import { setUpSwagger } from './docs/swagger';
+
+/**
+ * Builds the fully configured application: the one way it is put together, used by
+ * `main.ts` and by every e2e test. The caller starts the database and listens.
+ */
+export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bufferLogs: true,
+  });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+    }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
+  if (config.swaggerEnabled) setUpSwagger(app, config);
+  for (const name of config.secrets.generated) {
+    logger.warn(`${name} is not set: using a random development secret, so sign-ins end when the process restarts`);
+  }
+  await app.init();
+  return app;
+}

@@ -1,0 +1,64 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Response } from 'express';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+}
+
+/** Errors raised by Express body parsing before Nest sees the request. */
+const BODY_PARSER_ERRORS: Record<string, { status: number; message: string }> = {
+  'entity.parse.failed': { status: 400, message: 'Malformed JSON in request body' },
+  'entity.too.large': { status: 413, message: 'Request body is too large' },
+  'encoding.unsupported': { status: 415, message: 'Unsupported request body encoding' },
+  'charset.unsupported': { status: 415, message: 'Unsupported request body charset' },
+  'request.aborted': { status: 400, message: 'Request body was not received completely' },
+  'request.size.invalid': { status: 400, message: 'Request body size does not match Content-Length' },
+};
+
+/**
+ * Every error leaves as `{ statusCode, error, message }`. Anything that is not an
+ * HTTP exception is a bug: it is logged with its stack and the client sees only a
+ * generic 500, never SQL, ORM or library text.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      const message =
+        typeof payload === 'object' && payload !== null && 'message' in payload
+          ? (payload as { message: string | string[] }).message
+          : typeof payload === 'string'
+            ? payload
+            : exception.message;
+      return { statusCode: status, error: reasonPhrase(status), message };
+    }
+    const parserError = BODY_PARSER_ERRORS[(exception as { type?: string } | null)?.type ?? ''];
+    if (parserError) {
+      return { statusCode: parserError.status, error: reasonPhrase(parserError.status), message: parserError.message };
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: reasonPhrase(HttpStatus.INTERNAL_SERVER_ERROR),
+      message: 'Internal server error',
+    };
+  }
+}
+
+function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}

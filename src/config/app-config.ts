@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { EnvironmentVariables } from './environment';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type TrustProxy = boolean | number | string;
+
+/** Typed, validated configuration: read once at start-up and injected where needed. */
+export abstract class AppConfig {
+  abstract readonly env: NodeEnv;
+  abstract readonly isProduction: boolean;
+  abstract readonly port: number;
+  abstract readonly logLevel: string;
+  abstract readonly database: {
+    /** External PostgreSQL; undefined means "start the embedded server". */
+    readonly url?: string;
+    readonly embeddedDir: string;
+    readonly poolSize: number;
+  };
+  abstract readonly secrets: {
+    readonly session: string;
+    readonly jwt: string;
+    /** Names of the secrets that were generated because they were not configured. */
+    readonly generated: readonly string[];
+  };
+  abstract readonly session: {
+    /** Production adds the `__Host-` prefix: Secure, Path=/, no Domain. */
+    readonly cookieName: string;
+  };
+  abstract readonly admin?: { readonly email: string; readonly password: string };
+  abstract readonly trustProxy: TrustProxy;
+  abstract readonly corsOrigins: readonly string[];
+  abstract readonly bcryptCost: number;
+  abstract readonly swaggerEnabled: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+const PLACEHOLDER = /change[-_ ]?me|placeholder|example|^secret$|^(.)\1*$/i;
+
+/**
+ * Validates the environment and builds the typed configuration.
+ * Throws a ConfigError listing one line per bad variable; values are never echoed,
+ * because some of them are secrets.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const env = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
+  const problems = validateSync(env).flatMap((error) => Object.values(error.constraints ?? {}));
+
+  const nodeEnv = (env.NODE_ENV ?? 'development') as NodeEnv;
+  const isProduction = nodeEnv === 'production';
+  const generated: string[] = [];
+  const secret = (name: 'SESSION_SECRET' | 'JWT_SECRET'): string => {
+    const value = env[name];
+    if (isProduction) {
+      if (!value) problems.push(`${name} is required when NODE_ENV=production`);
+      else if (Buffer.byteLength(value) < MIN_SECRET_BYTES)
+        problems.push(`${name} must be at least ${MIN_SECRET_BYTES} bytes long in production`);
+      else if (PLACEHOLDER.test(value))
+        problems.push(`${name} looks like a placeholder; generate one with: openssl rand -base64 48`);
+    }
+    if (value) return value;
+    generated.push(name);
+    return randomBytes(48).toString('base64url');
+  };
+  const sessionSecret = secret('SESSION_SECRET');
+  const jwtSecret = secret('JWT_SECRET');
+  if (isProduction && env.SESSION_SECRET && env.SESSION_SECRET === env.JWT_SECRET)
+    problems.push('SESSION_SECRET and JWT_SECRET must be different');
+
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD))
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin))
+      problems.push(`CORS_ORIGINS entry "${origin}" must be an origin such as https://app.example.com`);
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: nodeEnv,
+    isProduction,
+    port: env.PORT ?? 3000,
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    database: {
+      url: env.DATABASE_URL,
+      embeddedDir: resolve(env.EMBEDDED_POSTGRES_DIR ?? '.data/postgres'),
+      poolSize: env.DATABASE_POOL_SIZE ?? 10,
+    },
+    secrets: { session: sessionSecret, jwt: jwtSecret, generated },
+    session: {
+      cookieName: `${isProduction ? '__Host-' : ''}${env.SESSION_COOKIE_NAME ?? 'sid'}`,
+    },
+    admin:
+      env.ADMIN_EMAIL && env.ADMIN_PASSWORD
+        ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+        : undefined,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    corsOrigins,
+    bcryptCost: env.BCRYPT_COST ?? 12,
+    swaggerEnabled: env.SWAGGER_ENABLED ? env.SWAGGER_ENABLED === 'true' : !isProduction,
+  };
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/** Express "trust proxy": unset or "false" trusts nothing, so X-Forwarded-For is ignored. */
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Reads `.env` when there is one; variables already in the environment win. */
+export function loadEnvFile(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

@@ -1,0 +1,97 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBooleanString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+
+/**
+ * The environment as the operator writes it. Every variable here is listed, with a
+ * comment, in `.env.example` and in the README's configuration table.
+ */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'PORT must be a whole number from 0 to 65535' })
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+  })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  EMBEDDED_POSTGRES_DIR?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  // Two at least: the migration lock holds one connection while migrations use another.
+  @IsInt({ message: 'DATABASE_POOL_SIZE must be a whole number from 2 to 100' })
+  @Min(2)
+  @Max(100)
+  DATABASE_POOL_SIZE?: number;
+
+  @IsOptional()
+  @IsString()
+  SESSION_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: 'SESSION_COOKIE_NAME must be 1-64 letters, digits, dots, dashes or underscores',
+  })
+  SESSION_COOKIE_NAME?: string;
+
+  @IsOptional()
+  @Matches(/^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/, { message: 'ADMIN_EMAIL must be an email address' })
+  ADMIN_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters long' })
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'BCRYPT_COST must be a whole number from 4 to 31' })
+  @Min(4)
+  @Max(31)
+  BCRYPT_COST?: number;
+
+  @IsOptional()
+  @IsBooleanString({ message: 'SWAGGER_ENABLED must be true or false' })
+  SWAGGER_ENABLED?: string;
+}

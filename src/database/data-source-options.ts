@@ -1,0 +1,26 @@
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import { Role } from '../roles/role.entity';
+import { User } from '../users/user.entity';
+import { migrations } from './migrations';
+
+export const entities = [User, Role];
+
+/**
+ * One definition of the connection, shared by the app, the tests and `ormconfig.ts`
+ * (the TypeORM CLI). The schema comes only from migrations: `synchronize` stays off.
+ */
+export function dataSourceOptions(url: string, poolSize = 10): PostgresDataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities,
+    migrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    // gen_random_uuid() is built into PostgreSQL 13+: no extension to install.
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    connectTimeoutMS: 5000,
+    extra: { max: poolSize },
+  };
+}

@@ -1,0 +1,43 @@
+import { Logger, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { dataSourceOptions } from './data-source-options';
+
+/** Any constant shared by every instance: the key of the migration lock. */
+const MIGRATION_LOCK_KEY = 7_231_004_512;
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: ({ database }: AppConfig) => {
+        if (!database.url) throw new Error('No database URL: start the embedded PostgreSQL first');
+        return dataSourceOptions(database.url, database.poolSize);
+      },
+      dataSourceFactory: async (options) => {
+        const dataSource = await new DataSource(options!).initialize();
+        const applied = await runMigrations(dataSource);
+        if (applied.length) new Logger('Migrations').log(`Applied ${applied.join(', ')}`);
+        return dataSource;
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}
+
+/**
+ * Brings the schema up to date before anything reads it. TypeORM takes no lock of
+ * its own, so instances that start together queue on a PostgreSQL advisory lock.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.release();
+  }
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1795443366013 } from './1795443366013-InitialSchema';
+
+/** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
+export const migrations = [InitialSchema1795443366013];

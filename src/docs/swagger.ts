@@ -1,0 +1,26 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import pkg from '../../package.json';
+import type { AppConfig } from '../config/app-config';
+
+/** Security scheme names used by `@ApiBearerAuth` / `@ApiCookieAuth` on routes. */
+export const BEARER_SCHEME = 'bearer';
+export const SESSION_SCHEME = 'session';
+
+/** Swagger UI at /docs and the OpenAPI document at /docs-json, generated from the code. */
+export function setUpSwagger(app: INestApplication, config: AppConfig): void {
+  const document = new DocumentBuilder()
+    .setTitle('Auth service')
+    .setDescription(
+      'Cookie sessions and JWT bearer tokens behind one global guard. ' +
+        'Sign in with POST /api/auth/session (cookie) or POST /api/auth/token (bearer).',
+    )
+    .setVersion(pkg.version)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
+    .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie' }, SESSION_SCHEME)
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
+}

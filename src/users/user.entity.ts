@@ -1,0 +1,47 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinTable,
+  ManyToMany,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { Role } from '../roles/role.entity';
+
+@Entity('users')
+// The database, not only the code, keeps emails normalised, so the unique
+// constraint below is a case-insensitive one.
+@Check('CHK_users_email_normalised', `"email" = lower(btrim("email"))`)
+export class User {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 254, unique: true })
+  email!: string;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  name!: string | null;
+
+  /** Never loaded unless asked for by name (`select: false`). */
+  @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
+  passwordHash?: string;
+
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
+  @ManyToMany(() => Role, { eager: true })
+  @JoinTable({
+    name: 'user_roles',
+    joinColumn: { name: 'user_id', referencedColumnName: 'id' },
+    inverseJoinColumn: { name: 'role_name', referencedColumnName: 'name' },
+  })
+  roles!: Role[];
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { RolesModule } from '../roles/roles.module';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { PasswordService } from './password.service';
+import { User } from './user.entity';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User]), RolesModule],
+  providers: [UsersService, PasswordService, AdminBootstrapService],
+  exports: [UsersService, PasswordService],
+})
+export class UsersModule {}

@@ -1,0 +1,56 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DestinationStream } from 'pino';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { createApp } from '../../src/bootstrap';
+import { loadConfig, type AppConfig } from '../../src/config/app-config';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+/** Fixed, strong secrets so that several instances in one test accept each other's credentials. */
+export const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
+  JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
+  BCRYPT_COST: '4',
+  LOG_LEVEL: 'silent',
+};
+
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): AppConfig {
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  return { ...config, database: { ...config.database, url: databaseUrl } };
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  http: () => TestAgent;
+  close(): Promise<void>;
+}
+
+/** The application exactly as main.ts builds it, on the given database. */
+export async function startApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  logStream?: DestinationStream,
+): Promise<TestApp> {
+  const app = await createApp(testConfig(databaseUrl, env), { logStream });
+  const server = app.getHttpServer();
+  return { app, http: () => request(server), close: () => app.close() };
+}
+
+export interface TestContext extends TestApp {
+  database: TestDatabase;
+}
+
+/** A fresh database and one app on it; `close()` removes both. */
+export async function startAppOnFreshDatabase(env: Record<string, string> = {}): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const app = await startApp(database.url, env);
+  return {
+    ...app,
+    database,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}

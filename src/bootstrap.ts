@@ -2,7 +2,7 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { AppModule, AppModuleOptions } from './app.module';
+import { AppModule, type AppModuleOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 import { setUpSwagger } from './docs/swagger';
@@ -11,7 +11,10 @@ import { setUpSwagger } from './docs/swagger';
  * Builds the fully configured application: the one way it is put together, used by
  * `main.ts` and by every e2e test. The caller starts the database and listens.
  */
-export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppModuleOptions = {},
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bufferLogs: true,
   });
@@ -30,7 +33,9 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.swaggerEnabled) setUpSwagger(app, config);
   for (const name of config.secrets.generated) {
-    logger.warn(`${name} is not set: using a random development secret, so sign-ins end when the process restarts`);
+    logger.warn(
+      `${name} is not set: using a random development secret, so sign-ins end when the process restarts`,
+    );
   }
   await app.init();
   return app;

@@ -20,9 +20,11 @@ async function main(): Promise<void> {
   const databaseUrl = config.database.url ?? embedded!.url;
   const app = await createApp({ ...config, database: { ...config.database, url: databaseUrl } });
   await app.listen(config.port);
-  app.get(Logger).log(
-    `Listening on http://localhost:${config.port} (database: ${embedded ? `embedded PostgreSQL in ${embedded.dataDir}` : 'DATABASE_URL'})`,
-  );
+  app
+    .get(Logger)
+    .log(
+      `Listening on http://localhost:${config.port} (database: ${embedded ? `embedded PostgreSQL in ${embedded.dataDir}` : 'DATABASE_URL'})`,
+    );
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -39,7 +41,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   // The embedded server, if any, is stopped by its 'exit' listener.
   process.exit(1);
 });

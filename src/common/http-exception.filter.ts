@@ -48,7 +48,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const parserError = BODY_PARSER_ERRORS[(exception as { type?: string } | null)?.type ?? ''];
     if (parserError) {
-      return { statusCode: parserError.status, error: reasonPhrase(parserError.status), message: parserError.message };
+      return {
+        statusCode: parserError.status,
+        error: reasonPhrase(parserError.status),
+        message: parserError.message,
+      };
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     return {

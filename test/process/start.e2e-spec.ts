@@ -1,0 +1,175 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestDatabase } from '../support/test-database';
+
+/**
+ * `npm start` as a user runs it: the compiled server in its own process, on the
+ * embedded PostgreSQL, stopped by signals.
+ */
+const ROOT = join(__dirname, '../..');
+const MAIN = join(ROOT, 'dist/src/main.js');
+
+interface Server {
+  process: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function launch(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const baseEnv = { ...process.env };
+  delete baseEnv.DATABASE_URL;
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      ...baseEnv,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+      BCRYPT_COST: '4',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { process: child, port, output: () => output, exited };
+}
+
+async function untilHealthy(server: Server): Promise<void> {
+  for (let waited = 0; waited < 60_000; waited += 200) {
+    if (server.process.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
+    const status = await fetch(`http://127.0.0.1:${server.port}/api/health`)
+      .then((res) => res.status)
+      .catch(() => 0);
+    if (status === 200) return;
+    await sleep(200);
+  }
+  throw new Error(`server did not become healthy:\n${server.output()}`);
+}
+
+function postmasterPid(dir: string): number | undefined {
+  const file = join(dir, 'pgdata/postmaster.pid');
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the server process (npm start)', () => {
+  let dir: string;
+  const running: Server[] = [];
+
+  beforeAll(async () => {
+    execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });
+    dir = await mkdtemp(join(tmpdir(), 'auth-start-'));
+    await chmod(dir, 0o755);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const server of running) if (server.process.exitCode === null) server.process.kill('SIGKILL');
+    const pid = postmasterPid(join(dir, 'pg'));
+    if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');
+    await sleep(500);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    const server = await launch({ EMBEDDED_POSTGRES_DIR: join(dir, 'pg'), ...env });
+    running.push(server);
+    await untilHealthy(server);
+    return server;
+  };
+
+  it('serves on an embedded PostgreSQL and stops it cleanly on SIGTERM', async () => {
+    const server = await start({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'bootstrap password' });
+    const res = await fetch(`http://127.0.0.1:${server.port}/api`);
+    expect(res.status).toBe(200);
+    expect(server.output()).toContain('Admin account created from ADMIN_EMAIL');
+    expect(server.output()).toContain('SESSION_SECRET is not set: using a random development secret');
+    const postgres = postmasterPid(join(dir, 'pg'))!;
+    expect(isAlive(postgres)).toBe(true);
+
+    server.process.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(isAlive(postgres)).toBe(false);
+    expect(postmasterPid(join(dir, 'pg'))).toBeUndefined();
+  });
+
+  it('keeps its data across restarts, and SIGINT stops it as cleanly', async () => {
+    const server = await start({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'bootstrap password' });
+    expect(server.output()).toContain('Admin account from ADMIN_EMAIL present');
+    server.process.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+    expect(postmasterPid(join(dir, 'pg'))).toBeUndefined();
+  });
+
+  it('starts again after being killed outright, taking over from the orphaned postgres', async () => {
+    const killed = await start();
+    const orphan = postmasterPid(join(dir, 'pg'))!;
+    killed.process.kill('SIGKILL');
+    await killed.exited;
+    expect(isAlive(orphan)).toBe(true);
+
+    const next = await start();
+    expect(isAlive(orphan)).toBe(false);
+    next.process.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  });
+
+  it('uses DATABASE_URL instead when it is set, and starts no embedded server', async () => {
+    const database = await createTestDatabase();
+    const external = join(dir, 'never-created');
+    const server = await launch({ DATABASE_URL: database.url, EMBEDDED_POSTGRES_DIR: external });
+    running.push(server);
+    await untilHealthy(server);
+    expect(existsSync(external)).toBe(false);
+    server.process.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    await database.drop();
+  });
+
+  it('refuses to start on a malformed variable, with one line naming it', async () => {
+    const server = await launch({ BCRYPT_COST: 'abc', EMBEDDED_POSTGRES_DIR: join(dir, 'unused') });
+    expect(await server.exited).toBe(1);
+    expect(server.output().trim()).toBe(
+      'Configuration error: BCRYPT_COST must be a whole number from 4 to 31',
+    );
+  });
+
+  it('refuses to start in production without strong secrets', async () => {
+    const server = await launch({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'short',
+      EMBEDDED_POSTGRES_DIR: join(dir, 'unused'),
+    });
+    expect(await server.exited).toBe(1);
+    expect(server.output().trim().split('\n')).toEqual([
+      'Configuration error: SESSION_SECRET is required when NODE_ENV=production',
+      'Configuration error: JWT_SECRET must be at least 32 bytes long in production',
+    ]);
+  });
+});

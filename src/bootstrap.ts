@@ -1,9 +1,9 @@
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { setUpSwagger } from './docs/swagger';
 
@@ -22,14 +22,7 @@ export async function createApp(
   app.useLogger(logger);
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      transform: true,
-    }),
-  );
+  app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.swaggerEnabled) setUpSwagger(app, config);
   for (const name of config.secrets.generated) {

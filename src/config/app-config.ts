@@ -29,6 +29,18 @@ export abstract class AppConfig {
   abstract readonly session: {
     /** Production adds the `__Host-` prefix: Secure, Path=/, no Domain. */
     readonly cookieName: string;
+    readonly secureCookie: boolean;
+    /** A session unused for this long is over. */
+    readonly idleTimeoutMs: number;
+    /** A session is over this long after sign-in, however active. */
+    readonly absoluteTimeoutMs: number;
+  };
+  abstract readonly jwt: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    /** A token login (one refresh-token family) ends this long after sign-in. */
+    readonly loginTtlSeconds: number;
   };
   abstract readonly admin?: { readonly email: string; readonly password: string };
   abstract readonly trustProxy: TrustProxy;
@@ -108,6 +120,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     secrets: { session: sessionSecret, jwt: jwtSecret, generated },
     session: {
       cookieName: `${isProduction ? '__Host-' : ''}${env.SESSION_COOKIE_NAME ?? 'sid'}`,
+      secureCookie: isProduction,
+      idleTimeoutMs: (env.SESSION_IDLE_TIMEOUT_SECONDS ?? 30 * 60) * 1000,
+      absoluteTimeoutMs: (env.SESSION_ABSOLUTE_TIMEOUT_SECONDS ?? 12 * 3600) * 1000,
+    },
+    jwt: {
+      issuer: env.JWT_ISSUER ?? 'nest-auth-service',
+      audience: env.JWT_AUDIENCE ?? 'nest-auth-service',
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS ?? 15 * 60,
+      loginTtlSeconds: env.TOKEN_LOGIN_TTL_SECONDS ?? 30 * 24 * 3600,
     },
     admin:
       env.ADMIN_EMAIL && env.ADMIN_PASSWORD

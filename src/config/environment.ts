@@ -71,6 +71,30 @@ export class EnvironmentVariables {
   SESSION_COOKIE_NAME?: string;
 
   @IsOptional()
+  @IntegerInRange(1, 30 * 24 * 3600)
+  SESSION_IDLE_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 365 * 24 * 3600)
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 24 * 3600)
+  ACCESS_TOKEN_TTL_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 365 * 24 * 3600)
+  TOKEN_LOGIN_TTL_SECONDS?: number;
+
+  @IsOptional()
+  @Matches(/^\S{1,200}$/, { message: 'JWT_ISSUER must be 1-200 characters without spaces' })
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @Matches(/^\S{1,200}$/, { message: 'JWT_AUDIENCE must be 1-200 characters without spaces' })
+  JWT_AUDIENCE?: string;
+
+  @IsOptional()
   @Matches(/^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/, { message: 'ADMIN_EMAIL must be an email address' })
   ADMIN_EMAIL?: string;
 

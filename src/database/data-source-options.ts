@@ -1,9 +1,12 @@
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import { RefreshToken } from '../auth/tokens/refresh-token.entity';
 import { Role } from '../roles/role.entity';
+import { CookieSession } from '../sessions/cookie-session.entity';
+import { TokenLogin } from '../sessions/token-login.entity';
 import { User } from '../users/user.entity';
 import { migrations } from './migrations';
 
-export const entities = [User, Role];
+export const entities = [User, Role, CookieSession, TokenLogin, RefreshToken];
 
 /**
  * One definition of the connection, shared by the app, the tests and `ormconfig.ts`

@@ -1,13 +1,17 @@
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
+import { InvalidationBus } from './invalidation-bus';
 
 /** Any constant shared by every instance: the key of the migration lock. */
 const MIGRATION_LOCK_KEY = 7_231_004_512;
 
+@Global()
 @Module({
+  providers: [InvalidationBus],
+  exports: [InvalidationBus],
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],

@@ -1,5 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  type OpenAPIObject,
+  type SecurityRequirementObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
 import pkg from '../../package.json';
 import type { AppConfig } from '../config/app-config';
 
@@ -18,9 +23,28 @@ export function setUpSwagger(app: INestApplication, config: AppConfig): void {
     .setVersion(pkg.version)
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie' }, SESSION_SCHEME)
+    // Every route needs one of the two unless it says otherwise (@Public, @Auth).
+    .addSecurityRequirements(BEARER_SCHEME)
+    .addSecurityRequirements(SESSION_SCHEME)
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document), {
+  SwaggerModule.setup('docs', app, () => withAuthResponses(SwaggerModule.createDocument(app, document)), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
   });
+}
+
+/** Every operation that needs authentication can answer 401; say so once, here. */
+function withAuthResponses(document: OpenAPIObject): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = path[method];
+      if (!operation || isPublic(operation.security)) continue;
+      operation.responses['401'] ??= { description: 'Not authenticated' };
+    }
+  }
+  return document;
+}
+
+function isPublic(security: SecurityRequirementObject[] | undefined): boolean {
+  return security !== undefined && security.every((requirement) => Object.keys(requirement).length === 0);
 }

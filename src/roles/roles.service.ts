@@ -7,6 +7,10 @@ import { Role } from './role.entity';
 export class RolesService {
   constructor(@InjectRepository(Role) private readonly roles: Repository<Role>) {}
 
+  findAll(): Promise<Role[]> {
+    return this.roles.find({ order: { name: 'ASC' } });
+  }
+
   findByNames(names: readonly string[]): Promise<Role[]> {
     return this.roles.findBy({ name: In([...names]) });
   }

@@ -4,12 +4,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { RolesModule } from '../roles/roles.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordService } from './password.service';
+import { UserCache } from './user-cache';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([User]), RolesModule],
-  providers: [UsersService, PasswordService, AdminBootstrapService],
-  exports: [UsersService, PasswordService],
+  providers: [UsersService, PasswordService, UserCache, AdminBootstrapService],
+  exports: [UsersService, PasswordService, UserCache],
 })
 export class UsersModule {}

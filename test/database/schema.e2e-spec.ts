@@ -6,6 +6,8 @@ import { UsersService } from '../../src/users/users.service';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 
+const TABLES = ['cookie_sessions', 'refresh_tokens', 'roles', 'token_logins', 'user_roles', 'users'];
+
 describe('schema from migrations', () => {
   it('matches the entities exactly: nothing left for TypeORM to synchronise', async () => {
     const database = await createTestDatabase();
@@ -29,14 +31,14 @@ describe('schema from migrations', () => {
         )
       ).map((row) => row.tablename);
     try {
-      expect(await tables()).toEqual(['roles', 'user_roles', 'users']);
+      expect(await tables()).toEqual(TABLES);
       const applied = async () => (await dataSource.query<unknown[]>('SELECT 1 FROM migrations')).length;
       while ((await applied()) > 0) {
         await dataSource.undoLastMigration();
       }
       expect(await tables()).toEqual([]);
       expect(await runMigrations(dataSource)).not.toHaveLength(0);
-      expect(await tables()).toEqual(['roles', 'user_roles', 'users']);
+      expect(await tables()).toEqual(TABLES);
     } finally {
       await dataSource.destroy();
       await database.drop();

@@ -1,6 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiSecurity } from '@nestjs/swagger';
 
 export const IS_PUBLIC = 'auth:public';
 
-/** The route needs no authentication (the global guard lets every request through). */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/** The route needs no authentication. In OpenAPI: an empty security requirement. */
+export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), ApiSecurity({}));

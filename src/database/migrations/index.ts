@@ -1,4 +1,5 @@
 import { InitialSchema1795443366013 } from './1795443366013-InitialSchema';
+import { SignIns1795443997298 } from './1795443997298-SignIns';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
-export const migrations = [InitialSchema1795443366013];
+export const migrations = [InitialSchema1795443366013, SignIns1795443997298];

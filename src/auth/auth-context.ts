@@ -1,0 +1,17 @@
+import type { User } from '../users/user.entity';
+
+export type AuthMethod = 'session' | 'jwt';
+
+/** Who is calling and how: set by the global AuthenticationGuard on every non-public request. */
+export interface AuthContext {
+  user: User;
+  method: AuthMethod;
+  /** The token login (refresh-token family) of a bearer request. */
+  loginId?: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    auth?: AuthContext;
+  }
+}

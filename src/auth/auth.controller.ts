@@ -1,0 +1,110 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { UserResponse } from '../users/dto/user.response';
+import type { User } from '../users/user.entity';
+import type { AuthContext } from './auth-context';
+import { AuthService } from './auth.service';
+import { clientInfo } from './client-info';
+import { Auth } from './decorators/auth.decorator';
+import { CurrentAuth } from './decorators/current-auth.decorator';
+import { Public } from './decorators/public.decorator';
+import { CsrfTokenResponse, MeResponse, SessionLoginResponse, TokenPairResponse } from './dto/auth.responses';
+import { CredentialsDto } from './dto/credentials.dto';
+import { RefreshTokenDto } from './dto/refresh-token.dto';
+import { SignupDto } from './dto/signup.dto';
+import { LocalAuthGuard } from './guards/local-auth.guard';
+import { CsrfService } from './session/csrf.service';
+import { SessionLoginService } from './session/session-login.service';
+import { TokenService } from './tokens/token.service';
+
+@ApiTags('auth')
+@Controller('api/auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionLoginService,
+    private readonly tokens: TokenService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Public()
+  @Post('signup')
+  @ApiCreatedResponse({ type: UserResponse })
+  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  @ApiConflictResponse({ description: 'An account with this email already exists' })
+  async signup(@Body() body: SignupDto): Promise<UserResponse> {
+    return UserResponse.from(await this.auth.signup(body));
+  }
+
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @Post('session')
+  @HttpCode(200)
+  @ApiOkResponse({ type: SessionLoginResponse, description: 'Sets the session cookie (a fresh session id)' })
+  @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
+  async createSession(
+    @Req() req: Request,
+    @Body() _credentials: CredentialsDto,
+  ): Promise<SessionLoginResponse> {
+    const user = req.user as User;
+    const csrfToken = await this.sessions.signIn(req, user);
+    return { user: UserResponse.from(user), csrfToken };
+  }
+
+  @Auth('session')
+  @Delete('session')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Session destroyed server-side, cookie cleared' })
+  async deleteSession(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    await this.sessions.signOut(req, res);
+  }
+
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @Post('token')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
+  createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
+    return this.tokens.issue(req.user as User, clientInfo(req));
+  }
+
+  @Public()
+  @Post('token/refresh')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TokenPairResponse, description: 'The presented refresh token is spent' })
+  @ApiUnauthorizedResponse({ description: 'Unknown, spent (the login is then revoked), revoked or expired' })
+  refresh(@Body() body: RefreshTokenDto): Promise<TokenPairResponse> {
+    return this.tokens.rotate(body.refreshToken);
+  }
+
+  @Public()
+  @Post('token/revoke')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: "The login's refresh and access tokens stop working" })
+  revoke(@Body() body: RefreshTokenDto): Promise<void> {
+    return this.tokens.revoke(body.refreshToken);
+  }
+
+  @Get('me')
+  @ApiOkResponse({ type: MeResponse })
+  me(@CurrentAuth() auth: AuthContext): MeResponse {
+    return { ...UserResponse.from(auth.user), authMethod: auth.method };
+  }
+
+  @Auth('session')
+  @Get('csrf')
+  @ApiOkResponse({ type: CsrfTokenResponse })
+  csrfToken(@Req() req: Request): CsrfTokenResponse {
+    return { csrfToken: this.csrf.token(req) };
+  }
+}

@@ -1,0 +1,6 @@
+import { OpaqueTokenField } from '../../common/fields';
+
+export class RefreshTokenDto {
+  @OpaqueTokenField()
+  refreshToken!: string;
+}

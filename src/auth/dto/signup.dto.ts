@@ -1,0 +1,12 @@
+import { EmailField, NameField, NewPasswordField } from '../../common/fields';
+
+export class SignupDto {
+  @EmailField()
+  email!: string;
+
+  @NewPasswordField()
+  password!: string;
+
+  @NameField()
+  name?: string;
+}

@@ -1,0 +1,42 @@
+import { promisify } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../../config/app-config';
+import type { User } from '../../users/user.entity';
+import { clientInfo } from '../client-info';
+import { CsrfService } from './csrf.service';
+import '../../sessions/session-data';
+
+/** Starting and ending cookie sessions. */
+@Injectable()
+export class SessionLoginService {
+  constructor(
+    private readonly csrf: CsrfService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Signs `user` in on a brand-new session id: whatever id the client came with
+   * (planted by an attacker, or an anonymous session) is destroyed, never adopted.
+   * Returns the new session's CSRF token.
+   */
+  async signIn(req: Request, user: User): Promise<string> {
+    await promisify(req.session.regenerate.bind(req.session))();
+    req.session.userId = user.id;
+    req.session.client = clientInfo(req);
+    const csrfToken = this.csrf.token(req, true);
+    await promisify(req.session.save.bind(req.session))();
+    return csrfToken;
+  }
+
+  /** Destroys the session server-side and clears the cookie. */
+  async signOut(req: Request, res: Response): Promise<void> {
+    await promisify(req.session.destroy.bind(req.session))();
+    res.clearCookie(this.config.session.cookieName, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.session.secureCookie,
+    });
+  }
+}

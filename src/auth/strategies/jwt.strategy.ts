@@ -1,0 +1,67 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AppConfig } from '../../config/app-config';
+import { UserCache } from '../../users/user-cache';
+import type { AuthContext } from '../auth-context';
+import { LoginRevocations } from '../tokens/login-revocations';
+import type { AccessTokenClaims } from '../tokens/token.service';
+import { jwtKey } from '../tokens/jwt-key';
+
+export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
+
+/**
+ * Bearer access tokens: only from the Authorization header, HS256 only, issuer and
+ * audience checked; then the login must not be revoked and the user must exist and
+ * be enabled. The last two checks are in memory (see LoginRevocations, UserCache).
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    config: AppConfig,
+    private readonly revocations: LoginRevocations,
+    private readonly users: UserCache,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      // A KeyObject, not the string: jsonwebtoken otherwise tries (and fails) to
+      // parse the secret as a public key on every verification.
+      secretOrKey: jwtKey(config) as unknown as Buffer,
+      algorithms: ['HS256'],
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(claims: AccessTokenClaims): Promise<AuthContext> {
+    if (!isWellFormed(claims)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    if (await this.revocations.isRevoked(claims.sid)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    const user = await this.users.get(claims.sub);
+    if (!user || user.disabled) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    return { user, method: 'jwt', loginId: claims.sid };
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * Every claim we issue is present and of its type. jsonwebtoken accepts a token
+ * without `exp`, and checks neither `iat` nor our own claims.
+ */
+function isWellFormed(claims: Partial<AccessTokenClaims> | null): boolean {
+  if (typeof claims !== 'object' || claims === null) return false;
+  const { sub, sid, jti, iat, exp } = claims;
+  return (
+    typeof sub === 'string' &&
+    UUID.test(sub) &&
+    typeof sid === 'string' &&
+    UUID.test(sid) &&
+    typeof jti === 'string' &&
+    Number.isInteger(iat) &&
+    Number.isInteger(exp) &&
+    iat! <= Date.now() / 1000 + CLOCK_SKEW_SECONDS &&
+    exp! > iat!
+  );
+}

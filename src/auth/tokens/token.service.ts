@@ -1,0 +1,147 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { InvalidationBus } from '../../database/invalidation-bus';
+import { TokenLogin } from '../../sessions/token-login.entity';
+import { UserCache } from '../../users/user-cache';
+import type { User } from '../../users/user.entity';
+import type { TokenPairResponse } from '../dto/auth.responses';
+import { RefreshToken } from './refresh-token.entity';
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The claims of an access token. `sid` names the token login it belongs to. */
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string;
+}
+
+const INVALID_REFRESH = 'Invalid or expired refresh token';
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Token logins: short-lived JWT access tokens plus opaque, single-use refresh
+ * tokens (256 bits from the CSPRNG, stored only as SHA-256). Rotation spends the
+ * presented token; presenting a spent one again means it was copied, so the whole
+ * login is revoked (reuse detection).
+ */
+@Injectable()
+export class TokenService {
+  private readonly logger = new Logger(TokenService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jwt: JwtService,
+    private readonly bus: InvalidationBus,
+    private readonly users: UserCache,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** A new login for a user whose credentials were just checked. */
+  async issue(user: User, client: ClientInfo): Promise<TokenPairResponse> {
+    return this.dataSource.transaction(async (manager) => {
+      const login = await manager.save(
+        manager.create(TokenLogin, {
+          userId: user.id,
+          expiresAt: new Date(Date.now() + this.config.jwt.loginTtlSeconds * 1000),
+          ip: client.ip,
+          userAgent: client.userAgent,
+        }),
+      );
+      const refreshToken = randomBytes(32).toString('base64url');
+      await manager.insert(RefreshToken, { tokenHash: hashToken(refreshToken), loginId: login.id });
+      return this.pair(user.id, login, refreshToken);
+    });
+  }
+
+  /** Spends `refreshToken` and returns the next pair of the same login. */
+  async rotate(refreshToken: string): Promise<TokenPairResponse> {
+    const tokenHash = hashToken(refreshToken);
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const spent = await manager
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ usedAt: () => 'now()' })
+        .where({ tokenHash, usedAt: IsNull() })
+        .returning(['login_id'])
+        .execute();
+      const loginId = (spent.raw as { login_id: string }[])[0]?.login_id;
+      if (!loginId) return { reused: await manager.findOneBy(RefreshToken, { tokenHash }) };
+
+      const login = await manager.findOneBy(TokenLogin, { id: loginId });
+      if (!login || login.revokedAt || login.expiresAt.getTime() <= Date.now()) return {};
+      const user = await this.users.get(login.userId);
+      if (!user || user.disabled) return {};
+
+      const next = randomBytes(32).toString('base64url');
+      await manager.insert(RefreshToken, { tokenHash: hashToken(next), loginId });
+      await manager.update(TokenLogin, { id: loginId }, { lastUsedAt: () => 'now()' });
+      return { pair: this.pair(user.id, login, next) };
+    });
+    if (outcome.pair) return outcome.pair;
+    if (outcome.reused) {
+      this.logger.warn({ loginId: outcome.reused.loginId }, 'Refresh token reuse: login revoked');
+      await this.revokeLogins([outcome.reused.loginId]);
+    }
+    throw new UnauthorizedException(INVALID_REFRESH);
+  }
+
+  /** Ends the login `refreshToken` belongs to (spent or not). Unknown tokens are ignored. */
+  async revoke(refreshToken: string): Promise<void> {
+    const token = await this.dataSource.manager.findOneBy(RefreshToken, {
+      tokenHash: hashToken(refreshToken),
+    });
+    if (token) await this.revokeLogins([token.loginId]);
+  }
+
+  /** Its refresh tokens stop working, and its access tokens on their next use, on every instance. */
+  async revokeLogins(loginIds: string[]): Promise<void> {
+    if (!loginIds.length) return;
+    await this.dataSource.transaction(async (manager) => {
+      await manager
+        .createQueryBuilder()
+        .update(TokenLogin)
+        .set({ revokedAt: () => 'now()' })
+        .whereInIds(loginIds)
+        .andWhere({ revokedAt: IsNull() })
+        .execute();
+      await this.bus.publish(
+        loginIds.map((key) => ({ kind: 'login', key })),
+        manager,
+      );
+    });
+  }
+
+  private pair(userId: string, login: TokenLogin, refreshToken: string): TokenPairResponse {
+    const now = Math.floor(Date.now() / 1000);
+    // Never outlive the login itself.
+    const exp = Math.min(
+      now + this.config.jwt.accessTokenTtlSeconds,
+      Math.floor(login.expiresAt.getTime() / 1000),
+    );
+    const claims: AccessTokenClaims = {
+      sub: userId,
+      sid: login.id,
+      jti: randomUUID(),
+      iat: now,
+      exp,
+      iss: this.config.jwt.issuer,
+      aud: this.config.jwt.audience,
+    };
+    return { accessToken: this.jwt.sign(claims), refreshToken, tokenType: 'Bearer', expiresIn: exp - now };
+  }
+}

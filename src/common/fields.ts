@@ -1,0 +1,57 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
+
+/**
+ * DTO fields described once: validation, transformation and OpenAPI together.
+ * Every string field checks its type first, so an object or a number where a
+ * string belongs is a 400, not a crash further in.
+ */
+const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+export const EmailField = () =>
+  applyDecorators(
+    ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    trim,
+    IsString(),
+    MaxLength(254),
+    IsEmail({}, { message: 'email must be an email address' }),
+  );
+
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/** A new password: the rules an account's password must meet. */
+export const NewPasswordField = () =>
+  applyDecorators(
+    ApiProperty({
+      example: 'correct horse battery staple',
+      minLength: MIN_PASSWORD_LENGTH,
+      maxLength: MAX_PASSWORD_LENGTH,
+    }),
+    IsString(),
+    MinLength(MIN_PASSWORD_LENGTH),
+    MaxLength(MAX_PASSWORD_LENGTH),
+  );
+
+/** A password being checked: only its shape is validated (never its strength). */
+export const PasswordField = () =>
+  applyDecorators(
+    ApiProperty({ example: 'correct horse battery staple', maxLength: MAX_PASSWORD_LENGTH }),
+    IsString(),
+    Length(1, MAX_PASSWORD_LENGTH),
+  );
+
+export const NameField = () =>
+  applyDecorators(
+    ApiPropertyOptional({ example: 'Ada Lovelace', maxLength: 100 }),
+    IsOptional(),
+    trim,
+    IsString(),
+    Length(1, 100),
+  );
+
+/** An opaque token: bounded, so a huge string is a 400 before any hashing. */
+export const OpaqueTokenField = () =>
+  applyDecorators(ApiProperty({ example: 'k3Jt…', maxLength: 512 }), IsString(), Length(1, 512));

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Store, type SessionData } from 'express-session';
+import { Repository } from 'typeorm';
+import { BoundedMap } from '../common/bounded-map';
+import { AppConfig } from '../config/app-config';
+import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { CookieSession } from './cookie-session.entity';
+import './session-data';
+
+interface CachedSession {
+  json: string;
+  lastUsedAt: number;
+  lastWrittenAt: number;
+  absoluteExpiresAt: number;
+}
+
+type Callback<T = void> = (error?: unknown, result?: T) => void;
+
+export function hashSessionId(sid: string): string {
+  return createHash('sha256').update(sid).digest('hex');
+}
+
+/**
+ * express-session store on the service's PostgreSQL, written by hand because the
+ * off-the-shelf ones (connect-pg-simple) keep no user column, store the session id
+ * in clear, and read the database on every request. This one:
+ * - keys rows by the SHA-256 of the session id and keeps the user id in a column;
+ * - enforces the idle timeout and the absolute lifetime itself, whatever the cookie
+ *   says, so a rolling or replayed cookie cannot stretch a session;
+ * - serves reads from memory, dropped on every instance through the
+ *   InvalidationBus, and writes `last_used_at` at most once per `touchIntervalMs`.
+ */
+@Injectable()
+export class PgSessionStore extends Store implements InvalidationListener {
+  private readonly cache = new BoundedMap<string, CachedSession>(200_000);
+  private generation = 0;
+  private readonly idleMs: number;
+  private readonly absoluteMs: number;
+  /** The idle timeout is precise to this much. */
+  readonly touchIntervalMs: number;
+
+  constructor(
+    @InjectRepository(CookieSession) private readonly sessions: Repository<CookieSession>,
+    private readonly bus: InvalidationBus,
+    config: AppConfig,
+  ) {
+    super();
+    this.idleMs = config.session.idleTimeoutMs;
+    this.absoluteMs = config.session.absoluteTimeoutMs;
+    this.touchIntervalMs = Math.min(60_000, this.idleMs / 4);
+    bus.register(this);
+  }
+
+  override get(sid: string, callback: Callback<SessionData | null>): void {
+    void this.read(sid).then(
+      (session) => callback(undefined, session ? (JSON.parse(session.json) as SessionData) : null),
+      callback,
+    );
+  }
+
+  override set(sid: string, session: SessionData, callback?: Callback): void {
+    void this.save(sid, session).then(() => callback?.(), callback);
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    void this.remove(hashSessionId(sid)).then(() => callback?.(), callback);
+  }
+
+  override touch(sid: string, _session: SessionData, callback?: Callback): void {
+    void this.markUsed(hashSessionId(sid)).then(() => callback?.(), callback);
+  }
+
+  invalidate({ kind, key }: Invalidation): void {
+    if (kind !== 'session') return;
+    this.generation++;
+    this.cache.delete(key);
+  }
+
+  resync(): Promise<void> {
+    this.generation++;
+    this.cache.clear();
+    return Promise.resolve();
+  }
+
+  private async read(sid: string): Promise<CachedSession | undefined> {
+    const hash = hashSessionId(sid);
+    const now = Date.now();
+    let session = this.bus.live ? this.cache.get(hash) : undefined;
+    // Looks idle here, but another instance may have used it since: ask the database.
+    if (session && now - session.lastUsedAt > this.idleMs) session = undefined;
+    if (!session) {
+      const generation = this.generation;
+      const row = await this.sessions.findOneBy({ idHash: hash });
+      if (!row) return undefined;
+      session = {
+        json: JSON.stringify(row.data),
+        lastUsedAt: row.lastUsedAt.getTime(),
+        lastWrittenAt: row.lastUsedAt.getTime(),
+        absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
+      };
+      if (this.bus.live && generation === this.generation) this.cache.set(hash, session);
+    }
+    if (now >= session.absoluteExpiresAt || now - session.lastUsedAt > this.idleMs) {
+      await this.remove(hash);
+      return undefined;
+    }
+    return session;
+  }
+
+  private async save(sid: string, data: SessionData): Promise<void> {
+    const hash = hashSessionId(sid);
+    const json = JSON.stringify(data);
+    const rows = await this.sessions.query<
+      { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
+    >(
+      `INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
+       VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')
+       ON CONFLICT (id_hash) DO UPDATE
+         SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
+             user_agent = excluded.user_agent, last_used_at = now()
+       RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
+      [
+        hash,
+        data.userId ?? null,
+        json,
+        data.client?.ip ?? null,
+        data.client?.userAgent ?? null,
+        this.absoluteMs,
+      ],
+    );
+    const row = rows[0];
+    // Another instance may hold the old contents; a brand-new session is nobody's yet.
+    if (!row.inserted) await this.bus.publish([{ kind: 'session', key: hash }]);
+    this.generation++;
+    const lastUsedAt = new Date(row.last_used_at).getTime();
+    this.cache.set(hash, {
+      json,
+      lastUsedAt,
+      lastWrittenAt: lastUsedAt,
+      absoluteExpiresAt: new Date(row.absolute_expires_at).getTime(),
+    });
+  }
+
+  private async markUsed(hash: string): Promise<void> {
+    const now = Date.now();
+    const session = this.cache.get(hash);
+    if (session) session.lastUsedAt = now;
+    if (session && now - session.lastWrittenAt < this.touchIntervalMs) return;
+    await this.sessions.update({ idHash: hash }, { lastUsedAt: new Date(now) });
+    if (session) session.lastWrittenAt = now;
+  }
+
+  /** Ends sessions by hash, on every instance. */
+  async remove(...hashes: string[]): Promise<void> {
+    if (!hashes.length) return;
+    await this.sessions.delete(hashes.map((idHash) => ({ idHash })));
+    await this.bus.publish(hashes.map((key) => ({ kind: 'session' as const, key })));
+  }
+}

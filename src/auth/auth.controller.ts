@@ -9,6 +9,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { SignInsService } from '../sessions/sign-ins.service';
 import { UserResponse } from '../users/dto/user.response';
 import type { User } from '../users/user.entity';
 import type { AuthContext } from './auth-context';
@@ -34,6 +35,7 @@ export class AuthController {
     private readonly sessions: SessionLoginService,
     private readonly tokens: TokenService,
     private readonly csrf: CsrfService,
+    private readonly signIns: SignInsService,
   ) {}
 
   @Public()
@@ -93,6 +95,18 @@ export class AuthController {
   @ApiNoContentResponse({ description: "The login's refresh and access tokens stop working" })
   revoke(@Body() body: RefreshTokenDto): Promise<void> {
     return this.tokens.revoke(body.refreshToken);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: "Every sign-in of the caller is revoked, the caller's own included" })
+  async logoutAll(
+    @CurrentAuth() auth: AuthContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    await this.signIns.revokeAll(auth.user.id);
+    if (auth.method === 'session') await this.sessions.signOut(req, res);
   }
 
   @Get('me')

@@ -6,7 +6,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { RolesGuard } from '../roles/roles.guard';
 import { SessionsModule } from '../sessions/sessions.module';
-import { TokenLogin } from '../sessions/token-login.entity';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -17,7 +16,6 @@ import { SessionLoginService } from './session/session-login.service';
 import { LocalStrategy } from './strategies/local.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { jwtKey } from './tokens/jwt-key';
-import { LoginRevocations } from './tokens/login-revocations';
 import { RefreshToken } from './tokens/refresh-token.entity';
 import { TokenService } from './tokens/token.service';
 
@@ -27,7 +25,7 @@ import { TokenService } from './tokens/token.service';
     UsersModule,
     SessionsModule,
     PassportModule,
-    TypeOrmModule.forFeature([TokenLogin, RefreshToken]),
+    TypeOrmModule.forFeature([RefreshToken]),
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -46,11 +44,10 @@ import { TokenService } from './tokens/token.service';
     CsrfService,
     SessionLoginService,
     TokenService,
-    LoginRevocations,
     // Registration order is execution order: who the caller is, then what they may do.
     { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [TokenService, LoginRevocations],
+  exports: [TokenService],
 })
 export class AuthModule {}

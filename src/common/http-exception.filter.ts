@@ -35,6 +35,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): ErrorBody {
+    // Nest wraps body-parser and URL-decoding errors in HttpExceptions that carry the
+    // parser's own message (JSON.parse text): answer with ours.
+    const cause = exception instanceof HttpException ? exception.cause : exception;
+    const parserError =
+      BODY_PARSER_ERRORS[(cause as { type?: string } | null)?.type ?? ''] ??
+      (cause instanceof URIError ? { status: 400, message: 'Malformed percent-encoding in URL' } : undefined);
+    if (parserError) {
+      return {
+        statusCode: parserError.status,
+        error: reasonPhrase(parserError.status),
+        message: parserError.message,
+      };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -45,14 +58,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
             ? payload
             : exception.message;
       return { statusCode: status, error: reasonPhrase(status), message };
-    }
-    const parserError = BODY_PARSER_ERRORS[(exception as { type?: string } | null)?.type ?? ''];
-    if (parserError) {
-      return {
-        statusCode: parserError.status,
-        error: reasonPhrase(parserError.status),
-        message: parserError.message,
-      };
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     return {

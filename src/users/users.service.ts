@@ -2,6 +2,7 @@ import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { PasswordService } from './password.service';
+import { InvalidationBus } from '../database/invalidation-bus';
 import { isUniqueViolation } from '../database/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
 import { RolesService } from '../roles/roles.service';
@@ -21,6 +22,7 @@ export class UsersService {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly roles: RolesService,
     private readonly passwords: PasswordService,
+    private readonly bus: InvalidationBus,
   ) {}
 
   /** Every account has the `user` role; 409 when the email is taken (checked by the database). */
@@ -58,7 +60,7 @@ export class UsersService {
       .getOne();
   }
 
-  /** Idempotent and safe when several instances start at once. */
+  /** Idempotent and safe when several instances start at once. Applies to existing sign-ins at once. */
   async grantRole(userId: string, role: string): Promise<void> {
     await this.users
       .createQueryBuilder()
@@ -67,5 +69,12 @@ export class UsersService {
       .values({ user_id: userId, role_name: role })
       .orIgnore()
       .execute();
+    await this.bus.publish([{ kind: 'user', key: userId }]);
+  }
+
+  /** A disabled user is refused at login and on every existing session and token, at once. */
+  async setDisabled(userId: string, disabled: boolean): Promise<void> {
+    await this.users.update({ id: userId }, { disabled });
+    await this.bus.publish([{ kind: 'user', key: userId }]);
   }
 }

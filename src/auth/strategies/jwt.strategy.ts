@@ -4,7 +4,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../config/app-config';
 import { UserCache } from '../../users/user-cache';
 import type { AuthContext } from '../auth-context';
-import { LoginRevocations } from '../tokens/login-revocations';
+import { LoginRevocations } from '../../sessions/login-revocations';
 import type { AccessTokenClaims } from '../tokens/token.service';
 import { jwtKey } from '../tokens/jwt-key';
 

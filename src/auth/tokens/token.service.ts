@@ -4,7 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { InvalidationBus } from '../../database/invalidation-bus';
+import { SignInsService } from '../../sessions/sign-ins.service';
 import { TokenLogin } from '../../sessions/token-login.entity';
 import { UserCache } from '../../users/user-cache';
 import type { User } from '../../users/user.entity';
@@ -46,7 +46,7 @@ export class TokenService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jwt: JwtService,
-    private readonly bus: InvalidationBus,
+    private readonly signIns: SignInsService,
     private readonly users: UserCache,
     private readonly config: AppConfig,
   ) {}
@@ -77,7 +77,7 @@ export class TokenService {
         .update(RefreshToken)
         .set({ usedAt: () => 'now()' })
         .where({ tokenHash, usedAt: IsNull() })
-        .returning(['login_id'])
+        .returning(['loginId'])
         .execute();
       const loginId = (spent.raw as { login_id: string }[])[0]?.login_id;
       if (!loginId) return { reused: await manager.findOneBy(RefreshToken, { tokenHash }) };
@@ -95,7 +95,7 @@ export class TokenService {
     if (outcome.pair) return outcome.pair;
     if (outcome.reused) {
       this.logger.warn({ loginId: outcome.reused.loginId }, 'Refresh token reuse: login revoked');
-      await this.revokeLogins([outcome.reused.loginId]);
+      await this.signIns.revokeLogins([outcome.reused.loginId]);
     }
     throw new UnauthorizedException(INVALID_REFRESH);
   }
@@ -105,25 +105,7 @@ export class TokenService {
     const token = await this.dataSource.manager.findOneBy(RefreshToken, {
       tokenHash: hashToken(refreshToken),
     });
-    if (token) await this.revokeLogins([token.loginId]);
-  }
-
-  /** Its refresh tokens stop working, and its access tokens on their next use, on every instance. */
-  async revokeLogins(loginIds: string[]): Promise<void> {
-    if (!loginIds.length) return;
-    await this.dataSource.transaction(async (manager) => {
-      await manager
-        .createQueryBuilder()
-        .update(TokenLogin)
-        .set({ revokedAt: () => 'now()' })
-        .whereInIds(loginIds)
-        .andWhere({ revokedAt: IsNull() })
-        .execute();
-      await this.bus.publish(
-        loginIds.map((key) => ({ kind: 'login', key })),
-        manager,
-      );
-    });
+    if (token) await this.signIns.revokeLogins([token.loginId]);
   }
 
   private pair(userId: string, login: TokenLogin, refreshToken: string): TokenPairResponse {

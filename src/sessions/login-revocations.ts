@@ -1,13 +1,9 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MoreThan, Repository } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
-import {
-  type Invalidation,
-  InvalidationBus,
-  type InvalidationListener,
-} from '../../database/invalidation-bus';
-import { TokenLogin } from '../../sessions/token-login.entity';
+import { AppConfig } from '../config/app-config';
+import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { TokenLogin } from './token-login.entity';
 
 /**
  * The token logins revoked recently enough that some of their access tokens may

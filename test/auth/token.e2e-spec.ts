@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import {
+  decodeJwtPart,
+  PASSWORD,
+  signUp,
+  sleep,
+  tokenLogin,
+  type SignedUp,
+  type TokenLogin,
+} from '../support/auth-helpers';
+import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+
+describe('token logins', () => {
+  let ctx: TestContext;
+  let user: SignedUp;
+
+  beforeAll(async () => {
+    ctx = await startAppOnFreshDatabase();
+    user = await signUp(ctx.http);
+  });
+  afterAll(() => ctx.close());
+
+  const me = (token: string) => ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${token}`);
+  const refresh = (refreshToken: string) => ctx.http().post('/api/auth/token/refresh').send({ refreshToken });
+
+  describe('POST /api/auth/token', () => {
+    it('returns an access token, an opaque refresh token, the type and the lifetime', async () => {
+      const res = await ctx
+        .http()
+        .post('/api/auth/token')
+        .send({ email: user.email, password: PASSWORD })
+        .expect(200);
+      expect(res.body).toEqual({
+        accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+        refreshToken: expect.stringMatching(/^[\w-]{43}$/), // 32 bytes (256 bits), base64url
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
+      expect(res.headers['set-cookie']).toBeUndefined();
+    });
+
+    it('signs HS256 access tokens with sub, sid, jti, iat, exp (15 min), iss and aud', async () => {
+      const { accessToken } = await tokenLogin(ctx.http, user);
+      expect(decodeJwtPart(accessToken, 0)).toEqual({ alg: 'HS256', typ: 'JWT' });
+      const claims = decodeJwtPart(accessToken, 1);
+      expect(claims).toEqual({
+        sub: user.id,
+        sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        iat: expect.any(Number),
+        exp: (claims.iat as number) + 900,
+        iss: 'nest-auth-service',
+        aud: 'nest-auth-service',
+      });
+    });
+
+    it('gives each login its own sid and each token its own jti', async () => {
+      const a = decodeJwtPart((await tokenLogin(ctx.http, user)).accessToken, 1);
+      const b = decodeJwtPart((await tokenLogin(ctx.http, user)).accessToken, 1);
+      expect(a.sid).not.toBe(b.sid);
+      expect(a.jti).not.toBe(b.jti);
+    });
+
+    it('authenticates GET /api/auth/me as jwt', async () => {
+      const { accessToken } = await tokenLogin(ctx.http, user);
+      const res = await me(accessToken).expect(200);
+      expect(res.body).toMatchObject({ id: user.id, email: user.email, roles: ['user'], authMethod: 'jwt' });
+    });
+
+    it('answers a wrong password and an unknown email with the same 401 body', async () => {
+      const wrong = await ctx
+        .http()
+        .post('/api/auth/token')
+        .send({ email: user.email, password: 'nope nope' });
+      const unknown = await ctx
+        .http()
+        .post('/api/auth/token')
+        .send({ email: 'ghost@example.com', password: 'nope nope' });
+      expect([wrong.status, unknown.status]).toEqual([401, 401]);
+      expect(wrong.text).toBe(unknown.text);
+    });
+
+    it('stores refresh tokens only as hashes', async () => {
+      const { refreshToken } = await tokenLogin(ctx.http, user);
+      const db = ctx.app.get(DataSource);
+      const hashed = createHash('sha256').update(refreshToken).digest('hex');
+      expect(await db.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [hashed])).toHaveLength(1);
+      expect(
+        await db.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [refreshToken]),
+      ).toHaveLength(0);
+    });
+  });
+
+  describe('POST /api/auth/token/refresh', () => {
+    it('rotates: a new pair of the same login, and the old refresh token is spent', async () => {
+      const first = await tokenLogin(ctx.http, user);
+      const res = await refresh(first.refreshToken).expect(200);
+      const second = res.body as TokenLogin;
+      expect(second.refreshToken).not.toBe(first.refreshToken);
+      expect(decodeJwtPart(second.accessToken, 1).sid).toBe(decodeJwtPart(first.accessToken, 1).sid);
+      await me(second.accessToken).expect(200);
+      await refresh(second.refreshToken).expect(200);
+    });
+
+    it('treats a spent token presented again as theft: 401, and the whole login is revoked', async () => {
+      const first = await tokenLogin(ctx.http, user);
+      const second = (await refresh(first.refreshToken).expect(200)).body as TokenLogin;
+      const third = (await refresh(second.refreshToken).expect(200)).body as TokenLogin;
+
+      const reuse = await refresh(first.refreshToken).expect(401);
+      expect(reuse.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Invalid or expired refresh token',
+      });
+      await refresh(third.refreshToken).expect(401);
+      await me(third.accessToken).expect(401);
+      await me(first.accessToken).expect(401);
+    });
+
+    it('does not touch the other logins of the same user', async () => {
+      const victim = await tokenLogin(ctx.http, user);
+      const bystander = await tokenLogin(ctx.http, user);
+      await refresh(victim.refreshToken).expect(200);
+      await refresh(victim.refreshToken).expect(401);
+      await me(bystander.accessToken).expect(200);
+      await refresh(bystander.refreshToken).expect(200);
+    });
+
+    it('lets only one of two concurrent refreshes with the same token win, and then revokes the login', async () => {
+      const login = await tokenLogin(ctx.http, user);
+      const results = await Promise.all([refresh(login.refreshToken), refresh(login.refreshToken)]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+      const winner = results.find((r) => r.status === 200)!.body as TokenLogin;
+      await refresh(winner.refreshToken).expect(401);
+    });
+
+    it.each([
+      ['an unknown token', 'x'.repeat(43)],
+      ['an empty string', ''],
+      ['a 10 kB string', 'a'.repeat(10_000)],
+    ])('refuses %s', async (_case, token) => {
+      const res = await refresh(token);
+      expect([400, 401]).toContain(res.status);
+    });
+
+    it('refuses an access token where a refresh token belongs, and a refresh token as a bearer token', async () => {
+      const login = await tokenLogin(ctx.http, user);
+      await refresh(login.accessToken).expect(401);
+      await me(login.refreshToken).expect(401);
+    });
+  });
+
+  describe('POST /api/auth/token/revoke', () => {
+    it('ends the login: its refresh token and its unexpired access token stop working at once', async () => {
+      const login = await tokenLogin(ctx.http, user);
+      await me(login.accessToken).expect(200);
+      await ctx.http().post('/api/auth/token/revoke').send({ refreshToken: login.refreshToken }).expect(204);
+      await me(login.accessToken).expect(401);
+      await refresh(login.refreshToken).expect(401);
+    });
+
+    it('works with a spent refresh token of the login too, and ignores unknown tokens', async () => {
+      const first = await tokenLogin(ctx.http, user);
+      const second = (await refresh(first.refreshToken).expect(200)).body as TokenLogin;
+      await ctx.http().post('/api/auth/token/revoke').send({ refreshToken: first.refreshToken }).expect(204);
+      await me(second.accessToken).expect(401);
+      await ctx.http().post('/api/auth/token/revoke').send({ refreshToken: 'unknown-token' }).expect(204);
+    });
+  });
+});
+
+describe('token lifetimes', () => {
+  it('expires access tokens after ACCESS_TOKEN_TTL_SECONDS', async () => {
+    const ctx = await startAppOnFreshDatabase({ ACCESS_TOKEN_TTL_SECONDS: '1' });
+    try {
+      const user = await signUp(ctx.http);
+      const { accessToken, refreshToken } = await tokenLogin(ctx.http, user);
+      await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
+      await sleep(2100);
+      await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(401);
+      await ctx.http().post('/api/auth/token/refresh').send({ refreshToken }).expect(200);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('ends the login at TOKEN_LOGIN_TTL_SECONDS, however often it is refreshed', async () => {
+    const ctx = await startAppOnFreshDatabase({ TOKEN_LOGIN_TTL_SECONDS: '2' });
+    try {
+      const user = await signUp(ctx.http);
+      let { refreshToken } = await tokenLogin(ctx.http, user);
+      const pair = await ctx.http().post('/api/auth/token/refresh').send({ refreshToken }).expect(200);
+      refreshToken = (pair.body as TokenLogin).refreshToken;
+      // An access token never outlives its login.
+      expect((pair.body as TokenLogin & { expiresIn: number }).expiresIn).toBeLessThanOrEqual(2);
+      await sleep(2200);
+      await ctx.http().post('/api/auth/token/refresh').send({ refreshToken }).expect(401);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

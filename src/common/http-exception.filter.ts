@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
+import { isDatabaseUnavailable } from '../database/postgres-errors';
 
 interface ErrorBody {
   statusCode: number;
@@ -31,6 +32,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(exception);
     if (response.headersSent) return;
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '5');
     response.status(body.statusCode).json(body);
   }
 
@@ -58,6 +60,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
             ? payload
             : exception.message;
       return { statusCode: status, error: reasonPhrase(status), message };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),
+        message: 'Service temporarily unavailable, try again shortly',
+      };
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     return {

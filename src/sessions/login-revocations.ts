@@ -31,7 +31,10 @@ export class LoginRevocations implements InvalidationListener, OnModuleDestroy {
   async isRevoked(loginId: string): Promise<boolean> {
     if (this.bus.live) return this.revoked.has(loginId);
     // Events may be passing us by: the database is the only safe answer.
-    const login = await this.logins.findOne({ select: { revokedAt: true }, where: { id: loginId } });
+    const login = await this.logins.findOne({
+      select: { id: true, revokedAt: true },
+      where: { id: loginId },
+    });
     return !login || login.revokedAt !== null;
   }
 

@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { TcpProxy } from '../support/tcp-proxy';
+import { signUp, sleep, tokenLogin } from '../support/auth-helpers';
 
 describe('GET /api/health', () => {
   let database: TestDatabase;
@@ -37,5 +38,32 @@ describe('GET /api/health', () => {
     await proxy.start();
     const up = await ctx.http().get('/api/health').expect(200);
     expect(up.body).toMatchObject({ status: 'ok' });
+  });
+
+  it('answers requests that need the database with 503 and Retry-After during an outage, never 500 or a false 401', async () => {
+    const user = await signUp(ctx.http);
+    const { accessToken } = await tokenLogin(ctx.http, user);
+    await proxy.stop();
+    try {
+      await sleep(200); // let the instance notice its notification feed is gone
+      const login = await ctx
+        .http()
+        .post('/api/auth/token')
+        .send({ email: user.email, password: user.password });
+      expect(login.status).toBe(503);
+      expect(login.headers['retry-after']).toBe('5');
+      expect(login.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'Service temporarily unavailable, try again shortly',
+      });
+      // With the feed down, a valid token cannot be checked for revocation: 503, not 401.
+      const me = await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`);
+      expect(me.status).toBe(503);
+    } finally {
+      await proxy.start();
+    }
+    const after = await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`);
+    expect(after.status).toBe(200);
   });
 });

@@ -21,6 +21,23 @@ describe('Swagger', () => {
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/api', '/api/health']));
   });
 
+  it("states each route's security requirement and its 401/403 answers, from the decorators", async () => {
+    const { body } = await ctx.http().get('/docs-json').expect(200);
+    expect(body.security).toEqual([{ bearer: [] }, { session: [] }]);
+    const op = (path: string, method: string) => body.paths[path][method];
+
+    expect(op('/api/auth/signup', 'post').security).toEqual([{}]);
+    expect(op('/api/auth/signup', 'post').responses['401']).toBeUndefined();
+    expect(op('/api/auth/me', 'get').security).toBeUndefined(); // both methods, from the document
+    expect(op('/api/auth/me', 'get').responses['401']).toBeDefined();
+    expect(op('/api/auth/csrf', 'get').security).toEqual([{ session: [] }]);
+    expect(op('/api/auth/session', 'delete').security).toEqual([{ session: [] }]);
+    expect(op('/api/roles', 'get').responses['403'].description).toBe('Needs role: admin');
+    expect(op('/api/auth/token', 'post').requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CredentialsDto',
+    );
+  });
+
   it('is off when SWAGGER_ENABLED=false', async () => {
     const off = await startAppOnFreshDatabase({ SWAGGER_ENABLED: 'false' });
     await off.http().get('/docs-json').expect(404);

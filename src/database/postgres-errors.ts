@@ -20,7 +20,7 @@ const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const cause = error instanceof QueryFailedError ? error.driverError : error;
+  const cause: unknown = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
   const code = (cause as { code?: string } | null)?.code ?? '';
   return (
     UNAVAILABLE_CODES.has(code) ||

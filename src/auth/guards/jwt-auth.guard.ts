@@ -30,7 +30,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(error: unknown, result: T | false): T {
-    if (error) throw error;
+    if (error) throw error as Error;
     if (!result) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     return result;
   }

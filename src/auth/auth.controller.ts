@@ -3,12 +3,14 @@ import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { currentSignIn } from '../sessions/current-sign-in';
 import { SignInsService } from '../sessions/sign-ins.service';
 import { UserResponse } from '../users/dto/user.response';
 import type { User } from '../users/user.entity';
@@ -19,6 +21,7 @@ import { Auth } from './decorators/auth.decorator';
 import { CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from './decorators/public.decorator';
 import { CsrfTokenResponse, MeResponse, SessionLoginResponse, TokenPairResponse } from './dto/auth.responses';
+import { ChangePasswordDto } from './dto/change-password.dto';
 import { CredentialsDto } from './dto/credentials.dto';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SignupDto } from './dto/signup.dto';
@@ -95,6 +98,21 @@ export class AuthController {
   @ApiNoContentResponse({ description: "The login's refresh and access tokens stop working" })
   revoke(@Body() body: RefreshTokenDto): Promise<void> {
     return this.tokens.revoke(body.refreshToken);
+  }
+
+  @Post('password')
+  @HttpCode(204)
+  @ApiNoContentResponse({
+    description:
+      'Every other sign-in of the user is revoked; a cookie session gets a new id (same CSRF token), a token login stays',
+  })
+  @ApiBadRequestResponse({ description: 'The new password breaks the password rules' })
+  @ApiForbiddenResponse({ description: 'Current password is incorrect' })
+  async changePassword(@Req() req: Request, @Body() body: ChangePasswordDto): Promise<void> {
+    const auth = req.auth!;
+    await this.auth.changePassword(auth.user.id, body.currentPassword, body.newPassword);
+    await this.signIns.revokeAll(auth.user.id, currentSignIn(req));
+    if (auth.method === 'session') await this.sessions.renewId(req);
   }
 
   @Post('logout-all')

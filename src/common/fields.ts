@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { ROLE_NAME_PATTERN } from '../roles/role.entity';
 
 /**
  * DTO fields described once: validation, transformation and OpenAPI together.
@@ -43,13 +44,23 @@ export const PasswordField = () =>
     Length(1, MAX_PASSWORD_LENGTH),
   );
 
-export const NameField = () =>
+/** A display name; optional unless `required`. */
+export const NameField = ({ required = false } = {}) =>
   applyDecorators(
-    ApiPropertyOptional({ example: 'Ada Lovelace', maxLength: 100 }),
-    IsOptional(),
+    (required ? ApiProperty : ApiPropertyOptional)({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
+    ...(required ? [] : [IsOptional()]),
     trim,
     IsString(),
     Length(1, 100),
+  );
+
+export const RoleNameField = () =>
+  applyDecorators(
+    ApiProperty({ example: 'auditor', pattern: ROLE_NAME_PATTERN.source }),
+    IsString(),
+    Matches(ROLE_NAME_PATTERN, {
+      message: 'name must be 1-32 lower-case letters, digits, - or _, starting with a letter',
+    }),
   );
 
 /** An opaque token: bounded, so a huge string is a 400 before any hashing. */

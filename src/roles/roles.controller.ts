@@ -1,5 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CreateRoleDto } from './dto/create-role.dto';
 import { RoleResponse } from './dto/role.response';
 import { BuiltInRole } from './role-names';
 import { Roles } from './roles.decorator';
@@ -15,5 +16,12 @@ export class RolesController {
   @ApiOkResponse({ type: [RoleResponse] })
   async list(): Promise<RoleResponse[]> {
     return (await this.roles.findAll()).map((role) => RoleResponse.from(role));
+  }
+
+  @Post()
+  @ApiCreatedResponse({ type: RoleResponse })
+  @ApiConflictResponse({ description: 'A role with this name exists' })
+  async create(@Body() body: CreateRoleDto): Promise<RoleResponse> {
+    return RoleResponse.from(await this.roles.create(body.name, body.description));
   }
 }

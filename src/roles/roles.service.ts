@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
+import { isUniqueViolation } from '../database/postgres-errors';
 import { Role } from './role.entity';
 
 @Injectable()
@@ -9,6 +10,15 @@ export class RolesService {
 
   findAll(): Promise<Role[]> {
     return this.roles.find({ order: { name: 'ASC' } });
+  }
+
+  async create(name: string, description = ''): Promise<Role> {
+    try {
+      return await this.roles.save(this.roles.create({ name, description }));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(`Role ${name} already exists`);
+      throw error;
+    }
   }
 
   findByNames(names: readonly string[]): Promise<Role[]> {

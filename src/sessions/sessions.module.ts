@@ -4,14 +4,17 @@ import { CookieSession } from './cookie-session.entity';
 import { LoginRevocations } from './login-revocations';
 import { PgSessionStore } from './pg-session.store';
 import { SessionMiddleware } from './session.middleware';
+import { SessionsController } from './sessions.controller';
 import { SignInsService } from './sign-ins.service';
 import { TokenLogin } from './token-login.entity';
+import { TokenLoginActivity } from './token-login-activity';
 
 /** Sign-ins of both kinds: cookie sessions (their store) and token logins (their revocation). */
 @Module({
   imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin])],
-  providers: [PgSessionStore, SessionMiddleware, SignInsService, LoginRevocations],
-  exports: [PgSessionStore, SignInsService, LoginRevocations, TypeOrmModule],
+  controllers: [SessionsController],
+  providers: [PgSessionStore, SessionMiddleware, SignInsService, LoginRevocations, TokenLoginActivity],
+  exports: [PgSessionStore, SignInsService, LoginRevocations, TokenLoginActivity, TypeOrmModule],
 })
 export class SessionsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,12 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import type { AuthMethod } from '../auth/auth-context';
+import { AppConfig } from '../config/app-config';
 import { InvalidationBus } from '../database/invalidation-bus';
 import { CookieSession } from './cookie-session.entity';
+import type { SignInResponse } from './dto/sign-in.response';
 import { PgSessionStore } from './pg-session.store';
 import { TokenLogin } from './token-login.entity';
 
-/** A user's sign-ins of both kinds (cookie sessions and token logins), and ending them. */
+/** The sign-in a request was made with, so it can be marked, kept or ended. */
+export interface CurrentSignIn {
+  method: AuthMethod;
+  /** SHA-256 of the cookie session's id. */
+  sessionHash?: string;
+  loginId?: string;
+}
+
+/** A user's sign-ins of both kinds (cookie sessions and token logins): listing and ending them. */
 @Injectable()
 export class SignInsService {
   constructor(
@@ -15,14 +26,72 @@ export class SignInsService {
     @InjectRepository(TokenLogin) private readonly logins: Repository<TokenLogin>,
     private readonly store: PgSessionStore,
     private readonly bus: InvalidationBus,
+    private readonly config: AppConfig,
   ) {}
 
-  /** Ends every sign-in of the user, on every instance, at once. */
-  async revokeAll(userId: string): Promise<void> {
+  /** The user's live sign-ins, newest first. */
+  async list(userId: string, current?: CurrentSignIn): Promise<SignInResponse[]> {
+    const idleMs = this.config.session.idleTimeoutMs;
+    const sessions = await this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId', { userId })
+      .andWhere('s.absolute_expires_at > now()')
+      .andWhere(`s.last_used_at > now() - :idleMs * interval '1 millisecond'`, { idleMs })
+      .getMany();
+    const logins = await this.logins
+      .createQueryBuilder('l')
+      .where('l.user_id = :userId', { userId })
+      .andWhere('l.revoked_at IS NULL')
+      .andWhere('l.expires_at > now()')
+      .getMany();
+    const iso = (date: Date) => date.toISOString();
+    return [
+      ...sessions.map((session) => ({
+        id: session.publicId,
+        method: 'session' as const,
+        createdAt: iso(session.createdAt),
+        lastUsedAt: iso(session.lastUsedAt),
+        expiresAt: iso(
+          new Date(Math.min(session.absoluteExpiresAt.getTime(), session.lastUsedAt.getTime() + idleMs)),
+        ),
+        ip: session.ip,
+        userAgent: session.userAgent,
+        current: current?.sessionHash === session.idHash,
+      })),
+      ...logins.map((login) => ({
+        id: login.id,
+        method: 'jwt' as const,
+        createdAt: iso(login.createdAt),
+        lastUsedAt: iso(login.lastUsedAt),
+        expiresAt: iso(login.expiresAt),
+        ip: login.ip,
+        userAgent: login.userAgent,
+        current: current?.loginId === login.id,
+      })),
+    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** Ends one of the user's sign-ins by its public id; false when the user has none by that id. */
+  async revoke(userId: string, id: string): Promise<boolean> {
+    const session = await this.sessions.findOneBy({ userId, publicId: id });
+    if (session) {
+      await this.store.remove(session.idHash);
+      return true;
+    }
+    const login = await this.logins.findOneBy({ userId, id, revokedAt: IsNull() });
+    if (!login) return false;
+    await this.revokeLogins([login.id]);
+    return true;
+  }
+
+  /** Ends every sign-in of the user (but `keep`), on every instance, at once. */
+  async revokeAll(userId: string, keep?: CurrentSignIn): Promise<void> {
     const sessions = await this.sessions.find({ select: { idHash: true }, where: { userId } });
-    await this.store.remove(...sessions.map((session) => session.idHash));
+    await this.store.remove(
+      ...sessions.map((session) => session.idHash).filter((hash) => hash !== keep?.sessionHash),
+    );
     const logins = await this.logins.find({ select: { id: true }, where: { userId, revokedAt: IsNull() } });
-    await this.revokeLogins(logins.map((login) => login.id));
+    await this.revokeLogins(logins.map((login) => login.id).filter((id) => id !== keep?.loginId));
   }
 
   /** Their refresh tokens stop working, and their access tokens on next use, on every instance. */

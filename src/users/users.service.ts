@@ -1,13 +1,23 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { type EntityManager, Repository } from 'typeorm';
 import { PasswordService } from './password.service';
 import { InvalidationBus } from '../database/invalidation-bus';
 import { isUniqueViolation } from '../database/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
 import { RolesService } from '../roles/roles.service';
+import { SignInsService } from '../sessions/sign-ins.service';
 import { normaliseEmail } from './email';
 import { User } from './user.entity';
+
+/** Serialises changes that could remove the last enabled admin. */
+const ADMIN_CHANGE_LOCK_KEY = 7_231_004_513;
+
+export interface UserSearch {
+  page: number;
+  limit: number;
+  q?: string;
+}
 
 export interface NewUser {
   email: string;
@@ -23,6 +33,7 @@ export class UsersService {
     private readonly roles: RolesService,
     private readonly passwords: PasswordService,
     private readonly bus: InvalidationBus,
+    private readonly signIns: SignInsService,
   ) {}
 
   /** Every account has the `user` role; 409 when the email is taken (checked by the database). */
@@ -50,14 +61,116 @@ export class UsersService {
     return this.users.findOneBy({ email: normaliseEmail(email) });
   }
 
-  /** The user with the password hash loaded, for the one place that checks passwords. */
-  findWithPasswordHash(email: string): Promise<User | null> {
-    return this.users
+  /** The user with the password hash loaded, for the places that check passwords. */
+  findWithPasswordHash(by: { email: string } | { id: string }): Promise<User | null> {
+    const query = this.users
       .createQueryBuilder('user')
       .addSelect('user.passwordHash')
+      .leftJoinAndSelect('user.roles', 'role');
+    return 'email' in by
+      ? query.where('user.email = :email', { email: normaliseEmail(by.email) }).getOne()
+      : query.where('user.id = :id', { id: by.id }).getOne();
+  }
+
+  async findByIdOrFail(id: string): Promise<User> {
+    const user = await this.users.findOneBy({ id });
+    if (!user) throw new NotFoundException('No such user');
+    return user;
+  }
+
+  /** A page of users, optionally those whose email or name contains `q` (case-insensitive). */
+  async search({ page, limit, q }: UserSearch): Promise<{ items: User[]; total: number }> {
+    const query = this.users
+      .createQueryBuilder('user')
       .leftJoinAndSelect('user.roles', 'role')
-      .where('user.email = :email', { email: normaliseEmail(email) })
-      .getOne();
+      .orderBy('user.createdAt', 'ASC')
+      .addOrderBy('user.id', 'ASC')
+      .skip((page - 1) * limit)
+      .take(limit);
+    if (q) {
+      const pattern = `%${q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      query.where('(user.email ILIKE :pattern OR user.name ILIKE :pattern)', { pattern });
+    }
+    const [items, total] = await query.getManyAndCount();
+    return { items, total };
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash: await this.passwords.hash(password) });
+  }
+
+  async rename(id: string, name: string | null): Promise<User> {
+    await this.users.update({ id }, { name });
+    await this.bus.publish([{ kind: 'user', key: id }]);
+    return this.findByIdOrFail(id);
+  }
+
+  /**
+   * Enables or disables an account. A disabled user is refused at login and on every
+   * existing session and token, at once: the sign-ins are revoked too.
+   */
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.guardLastAdmin(id, { disabled }, async (manager) => {
+      await manager.update(User, { id }, { disabled });
+    });
+    if (disabled) await this.signIns.revokeAll(id);
+  }
+
+  /** Deletes the account; its sign-ins end at once on every instance. */
+  async delete(id: string): Promise<void> {
+    await this.guardLastAdmin(id, { deleted: true }, async (manager) => {
+      await manager.delete(User, { id });
+    });
+    await this.signIns.revokeAll(id);
+  }
+
+  /** Replaces the user's roles; `user` is always kept. Unknown names are a 400. */
+  async setRoles(id: string, names: readonly string[]): Promise<User> {
+    const wanted = [...new Set([BuiltInRole.User, ...names])];
+    const roles = await this.roles.findByNames(wanted);
+    const unknown = wanted.filter((name) => !roles.some((role) => role.name === name));
+    if (unknown.length) throw new BadRequestException([`unknown roles: ${unknown.join(', ')}`]);
+    await this.guardLastAdmin(id, { roles: wanted }, async (manager) => {
+      await manager.delete('user_roles', { user_id: id });
+      await manager.insert(
+        'user_roles',
+        wanted.map((role) => ({ user_id: id, role_name: role })),
+      );
+    });
+    return this.findByIdOrFail(id);
+  }
+
+  /**
+   * Runs a change to user `id` unless it would leave no enabled admin (409). The
+   * check and the change share a transaction behind an advisory lock, so two
+   * admins demoting each other at once cannot both succeed.
+   */
+  private async guardLastAdmin(
+    id: string,
+    change: { disabled?: boolean; deleted?: boolean; roles?: readonly string[] },
+    apply: (manager: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    await this.users.manager.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGE_LOCK_KEY]);
+      const user = await manager.findOneBy(User, { id });
+      if (!user) throw new NotFoundException('No such user');
+      const isEnabledAdmin = !user.disabled && user.roles.some((role) => role.name === BuiltInRole.Admin);
+      const staysEnabledAdmin =
+        !change.deleted &&
+        !(change.disabled ?? user.disabled) &&
+        (change.roles ?? user.roles.map((role) => role.name)).includes(BuiltInRole.Admin);
+      if (isEnabledAdmin && !staysEnabledAdmin) {
+        const [{ count }] = await manager.query<{ count: number }[]>(
+          `SELECT count(*)::int AS count FROM users u JOIN user_roles r ON r.user_id = u.id
+           WHERE r.role_name = $1 AND NOT u.disabled`,
+          [BuiltInRole.Admin],
+        );
+        if (count <= 1)
+          throw new ConflictException('This is the last enabled admin: make another admin first');
+      }
+      await apply(manager);
+      await this.bus.publish([{ kind: 'user', key: id }], manager);
+    });
   }
 
   /** Idempotent and safe when several instances start at once. Applies to existing sign-ins at once. */
@@ -69,12 +182,6 @@ export class UsersService {
       .values({ user_id: userId, role_name: role })
       .orIgnore()
       .execute();
-    await this.bus.publish([{ kind: 'user', key: userId }]);
-  }
-
-  /** A disabled user is refused at login and on every existing session and token, at once. */
-  async setDisabled(userId: string, disabled: boolean): Promise<void> {
-    await this.users.update({ id: userId }, { disabled });
     await this.bus.publish([{ kind: 'user', key: userId }]);
   }
 }

@@ -70,7 +70,7 @@ describe('data model', () => {
     expect(user.roles.map((role) => role.name)).toEqual(['user']);
     expect(user.passwordHash).toBeUndefined();
 
-    const withHash = await users.findWithPasswordHash('ADA@example.com');
+    const withHash = await users.findWithPasswordHash({ email: 'ADA@example.com' });
     expect(withHash?.passwordHash).toMatch(/^\$2b\$04\$/);
     expect(withHash?.passwordHash).not.toContain('correct horse');
   });

@@ -8,7 +8,7 @@ const ADMIN = { ADMIN_EMAIL: ' Root@Example.com ', ADMIN_PASSWORD: 'bootstrap pa
 
 async function adminState(app: TestApp, email: string) {
   const users = app.app.get(UsersService);
-  const user = await users.findWithPasswordHash(email);
+  const user = await users.findWithPasswordHash({ email });
   const count = await app.app.get(DataSource).query<{ n: number }[]>('SELECT count(*)::int AS n FROM users');
   return { user, roles: user?.roles.map((role) => role.name).sort(), userCount: count[0].n };
 }

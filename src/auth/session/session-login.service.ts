@@ -29,6 +29,17 @@ export class SessionLoginService {
     return csrfToken;
   }
 
+  /**
+   * Moves the signed-in session to a new id (after a password change), keeping its
+   * contents, CSRF token included. The old id is destroyed.
+   */
+  async renewId(req: Request): Promise<void> {
+    const { userId, client, csrfToken } = req.session;
+    await promisify(req.session.regenerate.bind(req.session))();
+    Object.assign(req.session, { userId, client, csrfToken });
+    await promisify(req.session.save.bind(req.session))();
+  }
+
   /** Destroys the session server-side and clears the cookie. */
   async signOut(req: Request, res: Response): Promise<void> {
     await promisify(req.session.destroy.bind(req.session))();

@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { UserCache } from '../../users/user-cache';
 import type { AuthContext } from '../auth-context';
 import { LoginRevocations } from '../../sessions/login-revocations';
+import { TokenLoginActivity } from '../../sessions/token-login-activity';
 import type { AccessTokenClaims } from '../tokens/token.service';
 import { jwtKey } from '../tokens/jwt-key';
 
@@ -21,6 +22,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     config: AppConfig,
     private readonly revocations: LoginRevocations,
     private readonly users: UserCache,
+    private readonly activity: TokenLoginActivity,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -39,6 +41,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (await this.revocations.isRevoked(claims.sid)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     const user = await this.users.get(claims.sub);
     if (!user || user.disabled) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    this.activity.touch(claims.sid);
     return { user, method: 'jwt', loginId: claims.sid };
   }
 }

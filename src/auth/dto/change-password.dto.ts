@@ -1,0 +1,9 @@
+import { NewPasswordField, PasswordField } from '../../common/fields';
+
+export class ChangePasswordDto {
+  @PasswordField()
+  currentPassword!: string;
+
+  @NewPasswordField()
+  newPassword!: string;
+}

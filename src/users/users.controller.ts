@@ -1,0 +1,124 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Put,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentUser } from '../auth/decorators/current-auth.decorator';
+import { BuiltInRole, effectiveRoles } from '../roles/role-names';
+import { Roles } from '../roles/roles.decorator';
+import { SignInResponse } from '../sessions/dto/sign-in.response';
+import { SignInsService } from '../sessions/sign-ins.service';
+import { UserPageResponse } from './dto/user-page.response';
+import { ListUsersQuery, SetRolesDto, UpdateMeDto, UpdateUserDto } from './dto/user-requests';
+import { UserResponse } from './dto/user.response';
+import type { User } from './user.entity';
+import { UsersService } from './users.service';
+
+const UserId = () => Param('id', new ParseUUIDPipe());
+const LAST_ADMIN = 'Would leave no enabled admin';
+
+@ApiTags('users')
+@Controller('api/users')
+export class UsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly signIns: SignInsService,
+  ) {}
+
+  @Roles(BuiltInRole.Admin)
+  @Get()
+  @ApiOkResponse({ type: UserPageResponse })
+  async list(@Query() query: ListUsersQuery): Promise<UserPageResponse> {
+    const { items, total } = await this.users.search(query);
+    return {
+      items: items.map((user) => UserResponse.from(user)),
+      total,
+      page: query.page,
+      limit: query.limit,
+    };
+  }
+
+  @Patch('me')
+  @ApiOkResponse({ type: UserResponse })
+  async updateMe(@CurrentUser() me: User, @Body() body: UpdateMeDto): Promise<UserResponse> {
+    return UserResponse.from(await this.users.rename(me.id, body.name));
+  }
+
+  /** Admins may read anyone; everyone else only themself. */
+  @Get(':id')
+  @ApiOkResponse({ type: UserResponse })
+  @ApiNotFoundResponse()
+  async get(@CurrentUser() me: User, @UserId() id: string): Promise<UserResponse> {
+    if (id !== me.id && !effectiveRoles(me.roles.map((role) => role.name)).has(BuiltInRole.Admin))
+      throw new ForbiddenException('Only admins can read other users');
+    return UserResponse.from(await this.users.findByIdOrFail(id));
+  }
+
+  @Roles(BuiltInRole.Admin)
+  @Patch(':id')
+  @ApiOkResponse({ type: UserResponse })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: LAST_ADMIN })
+  async update(@UserId() id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
+    await this.users.findByIdOrFail(id);
+    if (body.disabled !== undefined) await this.users.setDisabled(id, body.disabled);
+    if (body.name !== undefined) await this.users.rename(id, body.name);
+    return UserResponse.from(await this.users.findByIdOrFail(id));
+  }
+
+  @Roles(BuiltInRole.Admin)
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The account and all its sign-ins are gone' })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: LAST_ADMIN })
+  async delete(@UserId() id: string): Promise<void> {
+    await this.users.delete(id);
+  }
+
+  @Roles(BuiltInRole.Admin)
+  @Put(':id/roles')
+  @ApiOkResponse({
+    type: UserResponse,
+    description: 'Applies to existing sessions and tokens on their next request',
+  })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: LAST_ADMIN })
+  async setRoles(@UserId() id: string, @Body() body: SetRolesDto): Promise<UserResponse> {
+    return UserResponse.from(await this.users.setRoles(id, body.roles));
+  }
+
+  @Roles(BuiltInRole.Admin)
+  @Get(':id/sessions')
+  @ApiOkResponse({ type: [SignInResponse] })
+  @ApiNotFoundResponse()
+  async sessions(@UserId() id: string): Promise<SignInResponse[]> {
+    await this.users.findByIdOrFail(id);
+    return this.signIns.list(id);
+  }
+
+  @Roles(BuiltInRole.Admin)
+  @Delete(':id/sessions')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Every sign-in of that user is over, on every instance' })
+  @ApiNotFoundResponse()
+  async revokeSessions(@UserId() id: string): Promise<void> {
+    await this.users.findByIdOrFail(id);
+    await this.signIns.revokeAll(id);
+  }
+}

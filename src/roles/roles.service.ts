@@ -14,7 +14,9 @@ export class RolesService {
 
   async create(name: string, description = ''): Promise<Role> {
     try {
-      return await this.roles.save(this.roles.create({ name, description }));
+      // insert, not save: save() would silently update an existing role of that name.
+      await this.roles.insert({ name, description });
+      return await this.roles.findOneByOrFail({ name });
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictException(`Role ${name} already exists`);
       throw error;

@@ -239,6 +239,27 @@ describe('several instances on one database', () => {
     );
   });
 
+  it("password changed on A by a bearer caller → A refuses at once, B within 2 s, the user's other sign-ins; the caller's login stays", async () => {
+    const user = await signup();
+    const caller = await tokenLogin(a, user.email);
+    const otherToken = await tokenLogin(b, user.email);
+    const otherSession = await sessionLogin(b, user.email);
+    await expectOk(bearer(b, otherToken.accessToken));
+    await expectOk(cookie(b, otherSession.cookie));
+
+    const change = await a
+      .http()
+      .post('/api/auth/password')
+      .set('Authorization', `Bearer ${caller.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: 'a different passphrase' });
+    expect(outcome(change)).toEqual({ status: 204, body: {} });
+
+    expectUnauthorized(await bearer(a, otherToken.accessToken));
+    await eventually(() => bearer(b, otherToken.accessToken), 401);
+    await eventually(() => cookie(b, otherSession.cookie), 401);
+    await expectOk(bearer(b, caller.accessToken));
+  });
+
   it('an instance started after a revocation refuses that login at once (recent revocations loaded at start-up)', async () => {
     const user = await signup();
     const revoked = await tokenLogin(a, user.email);

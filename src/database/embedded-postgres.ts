@@ -138,7 +138,7 @@ async function isPostgres(pid: number): Promise<boolean> {
   return cmdline === undefined ? process.platform !== 'linux' : cmdline.includes('postgres');
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -147,7 +147,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', reject);

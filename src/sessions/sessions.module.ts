@@ -1,20 +1,20 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CookieSession } from './cookie-session.entity';
-import { LoginRevocations } from './login-revocations';
 import { PgSessionStore } from './pg-session.store';
 import { SessionMiddleware } from './session.middleware';
 import { SessionsController } from './sessions.controller';
 import { SignInsService } from './sign-ins.service';
 import { TokenLogin } from './token-login.entity';
+import { TokenLoginCache } from './token-login-cache';
 import { TokenLoginActivity } from './token-login-activity';
 
 /** Sign-ins of both kinds: cookie sessions (their store) and token logins (their revocation). */
 @Module({
   imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin])],
   controllers: [SessionsController],
-  providers: [PgSessionStore, SessionMiddleware, SignInsService, LoginRevocations, TokenLoginActivity],
-  exports: [PgSessionStore, SignInsService, LoginRevocations, TokenLoginActivity, TypeOrmModule],
+  providers: [PgSessionStore, SessionMiddleware, SignInsService, TokenLoginCache, TokenLoginActivity],
+  exports: [PgSessionStore, SignInsService, TokenLoginCache, TokenLoginActivity, TypeOrmModule],
 })
 export class SessionsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -4,7 +4,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../config/app-config';
 import { UserCache } from '../../users/user-cache';
 import type { AuthContext } from '../auth-context';
-import { LoginRevocations } from '../../sessions/login-revocations';
+import { TokenLoginCache } from '../../sessions/token-login-cache';
 import { TokenLoginActivity } from '../../sessions/token-login-activity';
 import type { AccessTokenClaims } from '../tokens/token.service';
 import { jwtKey } from '../tokens/jwt-key';
@@ -13,14 +13,14 @@ export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
 
 /**
  * Bearer access tokens: only from the Authorization header, HS256 only, issuer and
- * audience checked; then the login must not be revoked and the user must exist and
- * be enabled. The last two checks are in memory (see LoginRevocations, UserCache).
+ * audience checked; then the login must be live and the subject's, and the user must
+ * exist and be enabled. Both checks are in memory (see TokenLoginCache, UserCache).
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     config: AppConfig,
-    private readonly revocations: LoginRevocations,
+    private readonly logins: TokenLoginCache,
     private readonly users: UserCache,
     private readonly activity: TokenLoginActivity,
   ) {
@@ -38,7 +38,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   async validate(claims: AccessTokenClaims): Promise<AuthContext> {
     if (!isWellFormed(claims)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
-    if (await this.revocations.isRevoked(claims.sid)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    // The login must exist, be the subject's, and be neither revoked nor over.
+    const login = await this.logins.get(claims.sid);
+    if (!login || login === 'revoked' || login.userId !== claims.sub || login.expiresAt <= Date.now())
+      throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     const user = await this.users.get(claims.sub);
     if (!user || user.disabled) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     this.activity.touch(claims.sid);

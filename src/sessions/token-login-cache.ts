@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { MoreThan, Repository } from 'typeorm';
+import { BoundedMap } from '../common/bounded-map';
+import { AppConfig } from '../config/app-config';
+import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { TokenLogin } from './token-login.entity';
+
+/** What a bearer request needs to know about its login. */
+export type LoginState = { userId: string; expiresAt: number } | 'revoked';
+
+/**
+ * Token logins as the bearer path sees them, in memory: who they belong to, when
+ * they end, or that they were revoked. A login is read from the database the first
+ * time an instance meets it, then never again until it changes, so checking an
+ * access token's login costs no query. Revocations reach every instance through
+ * the InvalidationBus; an instance that (re)connects forgets everything and first
+ * loads the revocations recent enough to still have unexpired access tokens.
+ */
+@Injectable()
+export class TokenLoginCache implements InvalidationListener {
+  private readonly logins = new BoundedMap<string, LoginState | null>(200_000);
+  private generation = 0;
+  private readonly retentionMs: number;
+
+  constructor(
+    @InjectRepository(TokenLogin) private readonly repository: Repository<TokenLogin>,
+    private readonly bus: InvalidationBus,
+    config: AppConfig,
+  ) {
+    // An access token lives at most this long, plus a minute of clock skew.
+    this.retentionMs = config.jwt.accessTokenTtlSeconds * 1000 + 60_000;
+    bus.register(this);
+  }
+
+  /** null: there is no such login. */
+  async get(id: string): Promise<LoginState | null> {
+    if (this.bus.live) {
+      const cached = this.logins.get(id);
+      if (cached !== undefined) return cached;
+    }
+    const generation = this.generation;
+    // TypeORM 1.x returns null when the selection leaves out the primary key.
+    const login = await this.repository.findOne({
+      select: { id: true, userId: true, expiresAt: true, revokedAt: true },
+      where: { id },
+    });
+    const state: LoginState | null = !login
+      ? null
+      : login.revokedAt
+        ? 'revoked'
+        : { userId: login.userId, expiresAt: login.expiresAt.getTime() };
+    if (this.bus.live && generation === this.generation) this.logins.set(id, state);
+    return state;
+  }
+
+  /** The only change a login undergoes is its revocation. */
+  invalidate({ kind, key }: Invalidation): void {
+    if (kind !== 'login') return;
+    this.generation++;
+    this.logins.set(key, 'revoked');
+  }
+
+  async resync(): Promise<void> {
+    this.generation++;
+    this.logins.clear();
+    const since = new Date(Date.now() - this.retentionMs);
+    const revoked = await this.repository.find({
+      select: { id: true },
+      where: { revokedAt: MoreThan(since) },
+    });
+    for (const { id } of revoked) this.logins.set(id, 'revoked');
+  }
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, isAlive } from '../../src/database/embedded-postgres';
-import { createTestDatabase } from '../support/test-database';
+import { ADMIN_URL_VAR, createTestDatabase, databaseUrl, withAdminClient } from '../support/test-database';
 
 /**
  * `npm start` as a user runs it: the compiled server in its own process, on the
@@ -132,6 +132,31 @@ describe('the server process (npm start)', () => {
     server.process.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     await database.drop();
+  });
+
+  it('runs and reverts migrations through ormconfig.ts with the TypeORM CLI (npm run migration:run|revert)', async () => {
+    const name = `auth_test_cli_${Date.now()}`;
+    await withAdminClient((client) => client.query(`CREATE DATABASE "${name}"`));
+    try {
+      const url = databaseUrl(process.env[ADMIN_URL_VAR]!, name);
+      const cli = (command: string) =>
+        execFileSync(
+          process.execPath,
+          [join(ROOT, 'node_modules/typeorm/cli.js'), command, '-d', 'dist/ormconfig.js'],
+          {
+            cwd: ROOT,
+            env: { ...process.env, DATABASE_URL: url },
+            encoding: 'utf8',
+          },
+        );
+      expect(cli('migration:show')).toMatch(/\[ \] InitialSchema\d+/);
+      cli('migration:run');
+      expect(cli('migration:show')).toMatch(/\[X\] \d+ InitialSchema\d+[\s\S]*\[X\] \d+ SignIns\d+/);
+      cli('migration:revert');
+      expect(cli('migration:show')).toMatch(/\[X\] \d+ InitialSchema\d+[\s\S]*\[ \] SignIns\d+/);
+    } finally {
+      await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    }
   });
 
   it('refuses to start on a malformed variable, with one line naming it', async () => {

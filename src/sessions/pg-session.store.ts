@@ -3,9 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Store, type SessionData } from 'express-session';
 import { Repository } from 'typeorm';
-import { BoundedMap } from '../common/bounded-map';
 import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { SyncedCache } from '../database/synced-cache';
 import { CookieSession } from './cookie-session.entity';
 import './session-data';
 
@@ -34,8 +34,7 @@ export function hashSessionId(sid: string): string {
  */
 @Injectable()
 export class PgSessionStore extends Store implements InvalidationListener {
-  private readonly cache = new BoundedMap<string, CachedSession>(200_000);
-  private generation = 0;
+  private readonly cache: SyncedCache<CachedSession | undefined>;
   private readonly idleMs: number;
   private readonly absoluteMs: number;
   /** The idle timeout is precise to this much. */
@@ -50,6 +49,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
     this.idleMs = config.session.idleTimeoutMs;
     this.absoluteMs = config.session.absoluteTimeoutMs;
     this.touchIntervalMs = Math.min(60_000, this.idleMs / 4);
+    this.cache = new SyncedCache(bus, 200_000);
     bus.register(this);
   }
 
@@ -73,13 +73,10 @@ export class PgSessionStore extends Store implements InvalidationListener {
   }
 
   invalidate({ kind, key }: Invalidation): void {
-    if (kind !== 'session') return;
-    this.generation++;
-    this.cache.delete(key);
+    if (kind === 'session') this.cache.delete(key);
   }
 
   resync(): Promise<void> {
-    this.generation++;
     this.cache.clear();
     return Promise.resolve();
   }
@@ -87,26 +84,29 @@ export class PgSessionStore extends Store implements InvalidationListener {
   private async read(sid: string): Promise<CachedSession | undefined> {
     const hash = hashSessionId(sid);
     const now = Date.now();
-    let session = this.bus.live ? this.cache.get(hash) : undefined;
+    const cached = this.cache.peek(hash);
     // Looks idle here, but another instance may have used it since: ask the database.
-    if (session && now - session.lastUsedAt > this.idleMs) session = undefined;
-    if (!session) {
-      const generation = this.generation;
-      const row = await this.sessions.findOneBy({ idHash: hash });
-      if (!row) return undefined;
-      session = {
-        json: JSON.stringify(row.data),
-        lastUsedAt: row.lastUsedAt.getTime(),
-        lastWrittenAt: row.lastUsedAt.getTime(),
-        absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
-      };
-      if (this.bus.live && generation === this.generation) this.cache.set(hash, session);
-    }
+    const session =
+      cached && now - cached.lastUsedAt <= this.idleMs
+        ? cached
+        : await this.cache.load(hash, () => this.fetch(hash));
+    if (!session) return undefined;
     if (now >= session.absoluteExpiresAt || now - session.lastUsedAt > this.idleMs) {
       await this.remove(hash);
       return undefined;
     }
     return session;
+  }
+
+  private async fetch(hash: string): Promise<CachedSession | undefined> {
+    const row = await this.sessions.findOneBy({ idHash: hash });
+    if (!row) return undefined;
+    return {
+      json: JSON.stringify(row.data),
+      lastUsedAt: row.lastUsedAt.getTime(),
+      lastWrittenAt: row.lastUsedAt.getTime(),
+      absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
+    };
   }
 
   private async save(sid: string, data: SessionData): Promise<void> {
@@ -133,7 +133,6 @@ export class PgSessionStore extends Store implements InvalidationListener {
     const row = rows[0];
     // Another instance may hold the old contents; a brand-new session is nobody's yet.
     if (!row.inserted) await this.bus.publish([{ kind: 'session', key: hash }]);
-    this.generation++;
     const lastUsedAt = new Date(row.last_used_at).getTime();
     this.cache.set(hash, {
       json,
@@ -145,7 +144,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
 
   private async markUsed(hash: string): Promise<void> {
     const now = Date.now();
-    const session = this.cache.get(hash);
+    const session = this.cache.peek(hash);
     if (session) session.lastUsedAt = now;
     if (session && now - session.lastWrittenAt < this.touchIntervalMs) return;
     await this.sessions.update({ idHash: hash }, { lastUsedAt: new Date(now) });

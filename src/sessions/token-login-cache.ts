@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MoreThan, Repository } from 'typeorm';
-import { BoundedMap } from '../common/bounded-map';
 import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { SyncedCache } from '../database/synced-cache';
 import { TokenLogin } from './token-login.entity';
 
 /** What a bearer request needs to know about its login. */
@@ -19,8 +19,7 @@ export type LoginState = { userId: string; expiresAt: number } | 'revoked';
  */
 @Injectable()
 export class TokenLoginCache implements InvalidationListener {
-  private readonly logins = new BoundedMap<string, LoginState | null>(200_000);
-  private generation = 0;
+  private readonly logins: SyncedCache<LoginState | null>;
   private readonly retentionMs: number;
 
   constructor(
@@ -30,39 +29,29 @@ export class TokenLoginCache implements InvalidationListener {
   ) {
     // An access token lives at most this long, plus a minute of clock skew.
     this.retentionMs = config.jwt.accessTokenTtlSeconds * 1000 + 60_000;
+    this.logins = new SyncedCache(bus, 200_000);
     bus.register(this);
   }
 
   /** null: there is no such login. */
-  async get(id: string): Promise<LoginState | null> {
-    if (this.bus.live) {
-      const cached = this.logins.get(id);
-      if (cached !== undefined) return cached;
-    }
-    const generation = this.generation;
-    // TypeORM 1.x returns null when the selection leaves out the primary key.
-    const login = await this.repository.findOne({
-      select: { id: true, userId: true, expiresAt: true, revokedAt: true },
-      where: { id },
+  get(id: string): Promise<LoginState | null> {
+    return this.logins.get(id, async () => {
+      // TypeORM 1.x returns null when the selection leaves out the primary key.
+      const login = await this.repository.findOne({
+        select: { id: true, userId: true, expiresAt: true, revokedAt: true },
+        where: { id },
+      });
+      if (!login) return null;
+      return login.revokedAt ? 'revoked' : { userId: login.userId, expiresAt: login.expiresAt.getTime() };
     });
-    const state: LoginState | null = !login
-      ? null
-      : login.revokedAt
-        ? 'revoked'
-        : { userId: login.userId, expiresAt: login.expiresAt.getTime() };
-    if (this.bus.live && generation === this.generation) this.logins.set(id, state);
-    return state;
   }
 
   /** The only change a login undergoes is its revocation. */
   invalidate({ kind, key }: Invalidation): void {
-    if (kind !== 'login') return;
-    this.generation++;
-    this.logins.set(key, 'revoked');
+    if (kind === 'login') this.logins.set(key, 'revoked');
   }
 
   async resync(): Promise<void> {
-    this.generation++;
     this.logins.clear();
     const since = new Date(Date.now() - this.retentionMs);
     const revoked = await this.repository.find({

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { BoundedMap } from '../common/bounded-map';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
+import { SyncedCache } from '../database/synced-cache';
 import { User } from './user.entity';
 
 /**
@@ -13,37 +13,26 @@ import { User } from './user.entity';
  */
 @Injectable()
 export class UserCache implements InvalidationListener {
-  private readonly users = new BoundedMap<string, User | null>(100_000);
-  /** Bumped by every invalidation, so a read that raced one is not cached. */
-  private generation = 0;
+  private readonly users: SyncedCache<User | null>;
 
   constructor(
     @InjectRepository(User) private readonly repository: Repository<User>,
-    private readonly bus: InvalidationBus,
+    bus: InvalidationBus,
   ) {
+    this.users = new SyncedCache(bus, 100_000);
     bus.register(this);
   }
 
   /** The user, or null when there is none. Callers must not mutate it. */
-  async get(id: string): Promise<User | null> {
-    if (this.bus.live) {
-      const cached = this.users.get(id);
-      if (cached !== undefined) return cached;
-    }
-    const generation = this.generation;
-    const user = await this.repository.findOneBy({ id });
-    if (this.bus.live && generation === this.generation) this.users.set(id, user);
-    return user;
+  get(id: string): Promise<User | null> {
+    return this.users.get(id, () => this.repository.findOneBy({ id }));
   }
 
   invalidate({ kind, key }: Invalidation): void {
-    if (kind !== 'user') return;
-    this.generation++;
-    this.users.delete(key);
+    if (kind === 'user') this.users.delete(key);
   }
 
   resync(): Promise<void> {
-    this.generation++;
     this.users.clear();
     return Promise.resolve();
   }

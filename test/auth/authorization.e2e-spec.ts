@@ -1,4 +1,9 @@
 import type { Response } from 'supertest';
+import {
+  PASSWORD,
+  type CookieLogin as SessionLogin,
+  type TokenLogin as TokenPair,
+} from '../support/auth-helpers';
 import { UsersService } from '../../src/users/users.service';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
@@ -7,18 +12,6 @@ import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
  * 401 vs 403, admin-only routes, role and disabled-flag changes that apply to existing
  * sign-ins on their next request, session-only routes, "bearer wins", CSRF, logout-all.
  */
-
-const PASSWORD = 'correct horse battery staple';
-
-interface SessionLogin {
-  cookie: string;
-  csrfToken: string;
-}
-
-interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-}
 
 describe('authorization (session cookie and bearer token)', () => {
   let ctx: TestContext;

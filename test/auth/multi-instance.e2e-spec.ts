@@ -1,4 +1,10 @@
 import type { Response } from 'supertest';
+import {
+  PASSWORD,
+  sleep,
+  type CookieLogin as SessionLogin,
+  type TokenLogin as TokenPair,
+} from '../support/auth-helpers';
 import { InvalidationBus } from '../../src/database/invalidation-bus';
 import { UsersService } from '../../src/users/users.service';
 import { startApp, type TestApp } from '../support/test-app';
@@ -13,20 +19,7 @@ import { TcpProxy } from '../support/tcp-proxy';
  * when an instance starts late or loses its notification connection.
  */
 
-const PASSWORD = 'correct horse battery staple';
 const POLL_INTERVAL_MS = 20;
-
-interface SessionLogin {
-  cookie: string;
-  csrfToken: string;
-}
-
-interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Status and body together, so that a failure shows both. */
 const outcome = (res: Response) => ({ status: res.status, body: res.body as unknown });

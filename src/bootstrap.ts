@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { applyHttpSecurity } from './common/http-security';
 import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { setUpSwagger } from './docs/swagger';
@@ -17,11 +18,14 @@ export async function createApp(
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bufferLogs: true,
+    // Parsers are added by applyHttpSecurity, with our size limits.
+    bodyParser: false,
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  applyHttpSecurity(app, config);
   app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.swaggerEnabled) setUpSwagger(app, config);

@@ -253,6 +253,15 @@ describe('several instances on one database', () => {
     await expectOk(bearer(b, caller.accessToken));
   });
 
+  it('closing one instance leaves the logins of the others working (no process-wide passport state)', async () => {
+    const user = await signup();
+    const extraInstance = await startApp(database.url);
+    await extraInstance.close();
+    const tokens = await tokenLogin(a, user.email);
+    await expectOk(bearer(a, tokens.accessToken), { id: user.id });
+    await sessionLogin(b, user.email);
+  });
+
   it('an instance started after a revocation refuses that login at once (recent revocations loaded at start-up)', async () => {
     const user = await signup();
     const revoked = await tokenLogin(a, user.email);

@@ -92,6 +92,13 @@ describe('token logins', () => {
     });
   });
 
+  it('answers concurrent logins and bearer requests each with its own user', async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, () => signUp(ctx.http)));
+    const logins = await Promise.all(users.map((u) => tokenLogin(ctx.http, u)));
+    const answers = await Promise.all(logins.map((login) => me(login.accessToken).expect(200)));
+    expect(answers.map((res) => res.body.id)).toEqual(users.map((u) => u.id));
+  });
+
   describe('POST /api/auth/token/refresh', () => {
     it('rotates: a new pair of the same login, and the old refresh token is spent', async () => {
       const first = await tokenLogin(ctx.http, user);

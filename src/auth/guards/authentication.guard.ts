@@ -6,7 +6,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { UserCache } from '../../users/user-cache';
 import type { AuthContext, AuthMethod } from '../auth-context';
 import { AUTH_METHODS } from '../decorators/auth.decorator';
@@ -46,13 +46,11 @@ export class AuthenticationGuard implements CanActivate {
     if (allowed && !allowed.includes(method))
       throw new UnauthorizedException(`This route needs ${allowed.join(' or ')} authentication`);
 
-    req.auth = method === 'jwt' ? await this.viaJwt(context) : await this.viaSession(req);
+    req.auth =
+      method === 'jwt'
+        ? await this.jwt.authenticate(req, context.switchToHttp().getResponse<Response>())
+        : await this.viaSession(req);
     return true;
-  }
-
-  private async viaJwt(context: ExecutionContext): Promise<AuthContext> {
-    await this.jwt.canActivate(context);
-    return context.switchToHttp().getRequest<Request>().user as AuthContext;
   }
 
   private async viaSession(req: Request): Promise<AuthContext> {

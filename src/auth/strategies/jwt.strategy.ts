@@ -7,6 +7,7 @@ import type { AuthContext } from '../auth-context';
 import { TokenLoginCache } from '../../sessions/token-login-cache';
 import { TokenLoginActivity } from '../../sessions/token-login-activity';
 import type { AccessTokenClaims } from '../tokens/token.service';
+import { privateRegistry } from './run-strategy';
 import { jwtKey } from '../tokens/jwt-key';
 
 export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
@@ -34,6 +35,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       audience: config.jwt.audience,
       ignoreExpiration: false,
     });
+  }
+
+  getPassportInstance() {
+    return privateRegistry();
   }
 
   async validate(claims: AccessTokenClaims): Promise<AuthContext> {

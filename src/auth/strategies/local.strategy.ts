@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-local';
 import type { User } from '../../users/user.entity';
 import { AuthService } from '../auth.service';
+import { privateRegistry } from './run-strategy';
 
 export const INVALID_CREDENTIALS = 'Invalid email or password';
 
@@ -11,6 +12,10 @@ export const INVALID_CREDENTIALS = 'Invalid email or password';
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   constructor(private readonly auth: AuthService) {
     super({ usernameField: 'email', passwordField: 'password', session: false });
+  }
+
+  getPassportInstance() {
+    return privateRegistry();
   }
 
   async validate(email: string, password: string): Promise<User> {

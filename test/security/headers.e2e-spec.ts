@@ -1,0 +1,134 @@
+import { signUp, tokenLogin } from '../support/auth-helpers';
+import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
+  JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
+  PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
+};
+
+describe('security headers and transport', () => {
+  let ctx: TestContext;
+  beforeAll(async () => (ctx = await startAppOnFreshDatabase({ CORS_ORIGINS: 'https://app.example.com' })));
+  afterAll(() => ctx.close());
+
+  it('sends a CSP that refuses framing, plugins and foreign scripts, plus nosniff, and no X-Powered-By', async () => {
+    const res = await ctx.http().get('/api').expect(200);
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests'); // development, plain HTTP
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('marks every API response, auth ones above all, Cache-Control: no-store', async () => {
+    const user = await signUp(ctx.http);
+    const token = await ctx
+      .http()
+      .post('/api/auth/token')
+      .send({ email: user.email, password: user.password })
+      .expect(200);
+    expect(token.headers['cache-control']).toBe('no-store');
+    const me = await ctx
+      .http()
+      .get('/api/auth/me')
+      .set('Authorization', `Bearer ${token.body.accessToken}`)
+      .expect(200);
+    expect(me.headers['cache-control']).toBe('no-store');
+    const failed = await ctx
+      .http()
+      .post('/api/auth/session')
+      .send({ email: user.email, password: 'wrong one' })
+      .expect(401);
+    expect(failed.headers['cache-control']).toBe('no-store');
+  });
+
+  describe('CORS', () => {
+    it('allows a listed origin, with credentials', async () => {
+      const res = await ctx
+        .http()
+        .options('/api/auth/me')
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', 'GET')
+        .set('Access-Control-Request-Headers', 'authorization, x-csrf-token');
+      expect(res.status).toBeLessThan(300);
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(res.headers['access-control-allow-credentials']).toBe('true');
+      expect(res.headers['access-control-allow-headers']).toMatch(/X-CSRF-Token/i);
+    });
+
+    it('gives any other origin no CORS headers at all', async () => {
+      for (const origin of ['https://evil.example.com', 'null', 'https://app.example.com.evil.net']) {
+        const res = await ctx.http().get('/api').set('Origin', origin).expect(200);
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+      }
+    });
+
+    it('is off entirely without CORS_ORIGINS', async () => {
+      const plain = await startAppOnFreshDatabase();
+      try {
+        const res = await plain.http().get('/api').set('Origin', 'https://app.example.com').expect(200);
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      } finally {
+        await plain.close();
+      }
+    });
+  });
+
+  it('refuses bodies over 16 kB with 413 and the JSON error shape', async () => {
+    const res = await ctx
+      .http()
+      .post('/api/auth/signup')
+      .send({ email: 'big@example.com', password: 'x'.repeat(17 * 1024) })
+      .expect(413);
+    expect(res.body).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: 'Request body is too large',
+    });
+  });
+
+  it('refuses TRACE with 405', async () => {
+    const res = await ctx.http().trace('/api').expect(405);
+    expect(res.headers.allow).not.toContain('TRACE');
+  });
+
+  it('in production: HSTS and upgrade-insecure-requests, and no Swagger unless asked for', async () => {
+    const prod = await startAppOnFreshDatabase(PRODUCTION);
+    try {
+      const res = await prod.http().get('/api').expect(200);
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['content-security-policy']).toContain('upgrade-insecure-requests');
+      await prod.http().get('/docs').expect(404);
+      await prod.http().get('/docs-json').expect(404);
+    } finally {
+      await prod.close();
+    }
+    const withDocs = await startAppOnFreshDatabase({ ...PRODUCTION, SWAGGER_ENABLED: 'true' });
+    try {
+      await withDocs.http().get('/docs-json').expect(200);
+    } finally {
+      await withDocs.close();
+    }
+  });
+
+  it('sets no session cookie on bearer responses, and marks them no-store', async () => {
+    const user = await signUp(ctx.http);
+    const { accessToken } = await tokenLogin(ctx.http, user);
+    const res = await ctx
+      .http()
+      .get(`/api/users/${user.id}`)
+      .set('Authorization', `Bearer ${accessToken}`)
+      .expect(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+});

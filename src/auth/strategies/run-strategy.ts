@@ -22,9 +22,9 @@ export function runStrategy<T>(strategy: Strategy, req: Request, res: Response):
       perRequest,
       { session: false },
       (error: unknown, user: T | false) => resolve({ error, user }),
-    ) as (req: Request, res: Response, next: (error?: unknown) => void) => void;
+    ) as (req: Request, res: Response, next: (error?: Error) => void) => void;
     middleware(req, res, (error) =>
-      error ? reject(error) : resolve({ error: undefined, user: false }),
+      error ? reject(error as Error) : resolve({ error: undefined, user: false }),
     );
   });
 }

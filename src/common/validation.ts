@@ -17,27 +17,35 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
 };
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** No DTO nests anywhere near this deep; class-transformer overflows its stack on ~1,300 levels. */
+const MAX_DEPTH = 16;
 
 /**
- * class-transformer skips `__proto__` silently instead of reporting it as an unknown
- * property; a body that carries one (at any depth) is refused like any other.
+ * Checks class-validator cannot make, on bodies and query strings, before they are
+ * transformed: no `__proto__`/`constructor` keys (class-transformer skips them
+ * silently instead of reporting an unknown property), no NUL characters (PostgreSQL
+ * text cannot hold them), and no absurd nesting.
  */
 class StrictValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body') {
-      const key = findPrototypeKey(value);
-      if (key) throw new BadRequestException([`property ${key} should not exist`]);
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const fault = findFault(value, 0);
+      if (fault) throw new BadRequestException([fault]);
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }
 }
 
-function findPrototypeKey(value: unknown, depth = 0): string | undefined {
-  if (typeof value !== 'object' || value === null || depth > 32) return undefined;
-  for (const key of Object.keys(value)) {
-    if (PROTOTYPE_KEYS.has(key)) return key;
-    const nested = findPrototypeKey((value as Record<string, unknown>)[key], depth + 1);
-    if (nested) return nested;
+function findFault(value: unknown, depth: number): string | undefined {
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? 'strings must not contain NUL characters' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth >= MAX_DEPTH) return `nesting deeper than ${MAX_DEPTH} levels is not accepted`;
+  for (const [key, nested] of Object.entries(value)) {
+    if (PROTOTYPE_KEYS.has(key)) return `property ${key} should not exist`;
+    if (key.includes('\u0000')) return 'strings must not contain NUL characters';
+    const fault = findFault(nested, depth + 1);
+    if (fault) return fault;
   }
   return undefined;
 }

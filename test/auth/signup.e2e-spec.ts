@@ -95,6 +95,31 @@ describe('POST /api/auth/signup', () => {
     expect(res.body.error).toBe('Bad Request');
   });
 
+  it('refuses NUL characters anywhere in a body or query string with 400 (PostgreSQL text cannot hold them)', async () => {
+    const res = await ctx
+      .http()
+      .post('/api/auth/signup')
+      .send({ email: uniqueEmail(), password: PASSWORD, name: 'a\u0000b' })
+      .expect(400);
+    expect(res.body.message).toEqual(['strings must not contain NUL characters']);
+    await ctx
+      .http()
+      .post('/api/auth/token')
+      .send({ email: 'a\u0000@example.com', password: PASSWORD })
+      .expect(400);
+  });
+
+  it('refuses absurdly nested bodies with 400 instead of overflowing the stack', async () => {
+    const deep = '['.repeat(2000) + ']'.repeat(2000);
+    const res = await ctx
+      .http()
+      .post('/api/auth/token/revoke')
+      .set('Content-Type', 'application/json')
+      .send(`{"refreshToken":"x","extra":${deep}}`)
+      .expect(400);
+    expect(res.body.message).toEqual(['nesting deeper than 16 levels is not accepted']);
+  });
+
   it('answers malformed JSON with 400, not 500', async () => {
     const res = await ctx
       .http()

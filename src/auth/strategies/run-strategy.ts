@@ -23,9 +23,7 @@ export function runStrategy<T>(strategy: Strategy, req: Request, res: Response):
       { session: false },
       (error: unknown, user: T | false) => resolve({ error, user }),
     ) as (req: Request, res: Response, next: (error?: Error) => void) => void;
-    middleware(req, res, (error) =>
-      error ? reject(error as Error) : resolve({ error: undefined, user: false }),
-    );
+    middleware(req, res, (error) => (error ? reject(error) : resolve({ error: undefined, user: false })));
   });
 }
 

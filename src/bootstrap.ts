@@ -31,7 +31,9 @@ export async function createApp(
   if (config.swaggerEnabled) setUpSwagger(app, config);
   for (const name of config.secrets.generated) {
     logger.warn(
-      `${name} is not set: using a random development secret, so sign-ins end when the process restarts`,
+      config.secrets.generatedIn
+        ? `${name} is not set: using a generated development secret kept in ${config.secrets.generatedIn}`
+        : `${name} is not set: using a random development secret that ends with this process`,
     );
   }
   await app.init();

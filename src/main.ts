@@ -1,4 +1,13 @@
-import { loadConfig, loadEnvFile, ConfigError, type AppConfig } from './config/app-config';
+import {
+  loadConfig,
+  loadEnvFile,
+  ConfigError,
+  persistentDevSecrets,
+  type AppConfig,
+} from './config/app-config';
+
+/** Generated development secrets (git-ignored with the rest of .data/). */
+const DEV_SECRETS_FILE = '.data/dev-secrets.json';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
@@ -7,7 +16,7 @@ async function main(): Promise<void> {
   loadEnvFile();
   let config: AppConfig;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, persistentDevSecrets(DEV_SECRETS_FILE));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) process.stderr.write(`Configuration error: ${problem}\n`);

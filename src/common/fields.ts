@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { ROLE_NAME_PATTERN } from '../roles/role.entity';
 
 /**
@@ -20,19 +20,21 @@ export const EmailField = () =>
     IsEmail({}, { message: 'email must be an email address' }),
   );
 
-export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-/** A new password: the rules an account's password must meet. */
+/**
+ * A new password. Only its type and an upper bound are checked here; the password
+ * rules (minimum length, common passwords) are PasswordPolicy's, as they depend on
+ * configuration and on the account.
+ */
 export const NewPasswordField = () =>
   applyDecorators(
     ApiProperty({
       example: 'correct horse battery staple',
-      minLength: MIN_PASSWORD_LENGTH,
       maxLength: MAX_PASSWORD_LENGTH,
+      description: 'At least PASSWORD_MIN_LENGTH (default 8) characters, any Unicode; not a common password',
     }),
     IsString(),
-    MinLength(MIN_PASSWORD_LENGTH),
     MaxLength(MAX_PASSWORD_LENGTH),
   );
 

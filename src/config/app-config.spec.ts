@@ -1,7 +1,11 @@
-import { ConfigError, loadConfig } from './app-config';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, persistentDevSecrets } from './app-config';
 
 const STRONG = 'q8Zr2vN5xK1pL7mW3tY9bC4hF6jD0sGa'; // 32 bytes
 const STRONG_2 = 'Pz4Lk8Rt2Wq6Yx0Mn3Bv7Cj5Hg1Fd9Sa';
+const STRONG_3 = 'Wm2Xc7Vb4Nq9Lr1Kt6Jy3Hp8Gd5Fs0Za';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -31,7 +35,8 @@ describe('loadConfig', () => {
 
   it('generates distinct development secrets and says which ones', () => {
     const config = loadConfig({});
-    expect(config.secrets.generated).toEqual(['SESSION_SECRET', 'JWT_SECRET']);
+    expect(config.secrets.generated).toEqual(['SESSION_SECRET', 'JWT_SECRET', 'PASSWORD_PEPPER']);
+    expect(config.secrets.generatedIn).toBeUndefined();
     expect(config.secrets.session).toHaveLength(64);
     expect(config.secrets.session).not.toEqual(config.secrets.jwt);
   });
@@ -50,6 +55,7 @@ describe('loadConfig', () => {
     [{ ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'long enough' }, 'ADMIN_EMAIL'],
     [{ SESSION_COOKIE_NAME: 'bad name;' }, 'SESSION_COOKIE_NAME'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH'],
   ])('rejects %j with one line naming the variable', (env, name) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -62,7 +68,12 @@ describe('loadConfig', () => {
   });
 
   describe('in production', () => {
-    const production = { NODE_ENV: 'production', SESSION_SECRET: STRONG, JWT_SECRET: STRONG_2 };
+    const production = {
+      NODE_ENV: 'production',
+      SESSION_SECRET: STRONG,
+      JWT_SECRET: STRONG_2,
+      PASSWORD_PEPPER: STRONG_3,
+    };
 
     it('starts with strong, distinct secrets and turns on the production defaults', () => {
       const config = loadConfig(production);
@@ -77,7 +88,8 @@ describe('loadConfig', () => {
       ['short', { JWT_SECRET: 'x'.repeat(10) + 'y'.repeat(21) }, /JWT_SECRET must be at least 32 bytes/],
       ['a placeholder', { SESSION_SECRET: 'change-me-change-me-change-me-change-me' }, /placeholder/],
       ['one repeated character', { JWT_SECRET: 'a'.repeat(40) }, /placeholder/],
-      ['the same for both', { JWT_SECRET: STRONG }, /must be different/],
+      ['the same for two purposes', { JWT_SECRET: STRONG }, /must all be different/],
+      ['missing pepper', { PASSWORD_PEPPER: '' }, /PASSWORD_PEPPER is required/],
     ])('refuses a %s secret', (_case, override, message) => {
       expect(problemsOf({ ...production, ...override }).join('\n')).toMatch(message);
     });
@@ -85,6 +97,16 @@ describe('loadConfig', () => {
     it('can still serve Swagger when asked to', () => {
       expect(loadConfig({ ...production, SWAGGER_ENABLED: 'true' }).swaggerEnabled).toBe(true);
     });
+  });
+
+  it('keeps generated development secrets in a file, so they survive restarts', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dev-secrets-')), 'nested', 'dev-secrets.json');
+    const first = loadConfig({}, persistentDevSecrets(file));
+    const second = loadConfig({}, persistentDevSecrets(file));
+    expect(second.secrets.passwordPepper).toBe(first.secrets.passwordPepper);
+    expect(second.secrets.session).toBe(first.secrets.session);
+    expect(first.secrets.generatedIn).toBe(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('parses TRUST_PROXY like Express does, and trusts nothing when unset', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { EnvironmentVariables } from './environment';
@@ -23,8 +23,11 @@ export abstract class AppConfig {
   abstract readonly secrets: {
     readonly session: string;
     readonly jwt: string;
+    readonly passwordPepper: string;
     /** Names of the secrets that were generated because they were not configured. */
     readonly generated: readonly string[];
+    /** Where generated secrets are kept; undefined: they live as long as the process. */
+    readonly generatedIn?: string;
   };
   abstract readonly session: {
     /** Production adds the `__Host-` prefix: Secure, Path=/, no Domain. */
@@ -46,6 +49,8 @@ export abstract class AppConfig {
   abstract readonly trustProxy: TrustProxy;
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptCost: number;
+  /** In characters (code points after NFKC normalisation). */
+  abstract readonly passwordMinLength: number;
   abstract readonly swaggerEnabled: boolean;
 }
 
@@ -57,6 +62,36 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_BYTES = 32;
+
+export type SecretName = 'SESSION_SECRET' | 'JWT_SECRET' | 'PASSWORD_PEPPER';
+
+/** Where development secrets come from when they are not configured. */
+export interface DevSecretSource {
+  get(name: SecretName): string;
+  location?: string;
+}
+
+const randomDevSecrets: DevSecretSource = { get: () => randomBytes(48).toString('base64url') };
+
+/**
+ * Development secrets kept in a git-ignored file, so that sign-ins and, above all,
+ * password hashes (peppered with PASSWORD_PEPPER) survive restarts.
+ */
+export function persistentDevSecrets(file: string): DevSecretSource {
+  return {
+    location: file,
+    get(name) {
+      const stored = existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)
+        : {};
+      if (stored[name]) return stored[name];
+      stored[name] = randomBytes(48).toString('base64url');
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+      return stored[name];
+    },
+  };
+}
 const PLACEHOLDER = /change[-_ ]?me|placeholder|example|^secret$|^(.)\1*$/i;
 
 /**
@@ -64,7 +99,10 @@ const PLACEHOLDER = /change[-_ ]?me|placeholder|example|^secret$|^(.)\1*$/i;
  * Throws a ConfigError listing one line per bad variable; values are never echoed,
  * because some of them are secrets.
  */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(
+  source: NodeJS.ProcessEnv = process.env,
+  devSecrets: DevSecretSource = randomDevSecrets,
+): AppConfig {
   const raw = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
   );
@@ -75,7 +113,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = (env.NODE_ENV ?? 'development') as NodeEnv;
   const isProduction = nodeEnv === 'production';
   const generated: string[] = [];
-  const secret = (name: 'SESSION_SECRET' | 'JWT_SECRET'): string => {
+  const secret = (name: SecretName): string => {
     const value = env[name];
     if (isProduction) {
       if (!value) problems.push(`${name} is required when NODE_ENV=production`);
@@ -86,12 +124,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     if (value) return value;
     generated.push(name);
-    return randomBytes(48).toString('base64url');
+    return isProduction ? '' : devSecrets.get(name);
   };
   const sessionSecret = secret('SESSION_SECRET');
   const jwtSecret = secret('JWT_SECRET');
-  if (isProduction && env.SESSION_SECRET && env.SESSION_SECRET === env.JWT_SECRET)
-    problems.push('SESSION_SECRET and JWT_SECRET must be different');
+  const passwordPepper = secret('PASSWORD_PEPPER');
+  const configured = [env.SESSION_SECRET, env.JWT_SECRET, env.PASSWORD_PEPPER].filter(Boolean);
+  if (isProduction && new Set(configured).size !== configured.length)
+    problems.push('SESSION_SECRET, JWT_SECRET and PASSWORD_PEPPER must all be different');
 
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD))
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
@@ -117,7 +157,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       embeddedDir: resolve(env.EMBEDDED_POSTGRES_DIR ?? '.data/postgres'),
       poolSize: env.DATABASE_POOL_SIZE ?? 10,
     },
-    secrets: { session: sessionSecret, jwt: jwtSecret, generated },
+    secrets: {
+      session: sessionSecret,
+      jwt: jwtSecret,
+      passwordPepper,
+      generated,
+      generatedIn: generated.length ? devSecrets.location : undefined,
+    },
+    passwordMinLength: env.PASSWORD_MIN_LENGTH ?? 8,
     session: {
       cookieName: `${isProduction ? '__Host-' : ''}${env.SESSION_COOKIE_NAME ?? 'sid'}`,
       secureCookie: isProduction,

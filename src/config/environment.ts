@@ -65,6 +65,14 @@ export class EnvironmentVariables {
   JWT_SECRET?: string;
 
   @IsOptional()
+  @IsString()
+  PASSWORD_PEPPER?: string;
+
+  @IsOptional()
+  @IntegerInRange(8, 128)
+  PASSWORD_MIN_LENGTH?: number;
+
+  @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
     message: 'SESSION_COOKIE_NAME must be 1-64 letters, digits, dots, dashes or underscores',
   })

@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BuiltInRole } from '../roles/role-names';
+import { PasswordPolicy } from './password-policy';
 import { UsersService } from './users.service';
 
 /**
@@ -15,6 +16,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly users: UsersService,
+    private readonly policy: PasswordPolicy,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -26,6 +28,8 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
       this.logger.log({ userId: existing.id }, 'Admin account from ADMIN_EMAIL present');
       return;
     }
+    const problems = this.policy.problems(admin.password, 'ADMIN_PASSWORD', [admin.email]);
+    if (problems.length) throw new Error(`Cannot create the admin account: ${problems.join('; ')}`);
     try {
       const created = await this.users.create({ ...admin, roles: [BuiltInRole.Admin] });
       this.logger.log({ userId: created.id }, 'Admin account created from ADMIN_EMAIL');

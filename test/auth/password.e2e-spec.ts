@@ -92,7 +92,7 @@ describe('POST /api/auth/password', () => {
       .set('Authorization', bearer)
       .send({ currentPassword: PASSWORD, newPassword: 'short' })
       .expect(400);
-    expect(short.body.message).toEqual(['newPassword must be longer than or equal to 8 characters']);
+    expect(short.body.message).toEqual(['newPassword must be at least 8 characters long']);
     await ctx
       .http()
       .post('/api/auth/password')

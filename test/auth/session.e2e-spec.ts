@@ -271,6 +271,7 @@ describe('session cookie settings', () => {
       TRUST_PROXY: 'loopback',
       SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
       JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
+      PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
     });
     try {
       const user = await signUp(ctx.http);

@@ -91,7 +91,9 @@ describe('the server process (npm start)', () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/api`);
     expect(res.status).toBe(200);
     expect(server.output()).toContain('Admin account created from ADMIN_EMAIL');
-    expect(server.output()).toContain('SESSION_SECRET is not set: using a random development secret');
+    expect(server.output()).toMatch(
+      /PASSWORD_PEPPER is not set: using a generated development secret kept in .*dev-secrets\.json/,
+    );
     const postgres = postmasterPid(join(dir, 'pg'))!;
     expect(isAlive(postgres)).toBe(true);
 
@@ -177,6 +179,7 @@ describe('the server process (npm start)', () => {
     expect(server.output().trim().split('\n')).toEqual([
       'Configuration error: SESSION_SECRET is required when NODE_ENV=production',
       'Configuration error: JWT_SECRET must be at least 32 bytes long in production',
+      'Configuration error: PASSWORD_PEPPER is required when NODE_ENV=production',
     ]);
   });
 });

@@ -11,6 +11,7 @@ export const TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
   SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
   JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
+  PASSWORD_PEPPER: 'test-password-pepper-0123456789-abcdefghijklmn',
   BCRYPT_COST: '4',
   LOG_LEVEL: 'silent',
 };

@@ -61,6 +61,12 @@ describe('admin bootstrap from ADMIN_EMAIL / ADMIN_PASSWORD', () => {
     await Promise.all(apps.map((app) => app.close()));
   });
 
+  it('refuses to start with a common ADMIN_PASSWORD rather than create a guessable admin', async () => {
+    await expect(
+      startApp(database.url, { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'password1' }),
+    ).rejects.toThrow(/Cannot create the admin account: ADMIN_PASSWORD is too common or too easy to guess/);
+  });
+
   it('does nothing when the variables are not set', async () => {
     const app = await startApp(database.url);
     expect((await adminState(app, 'root@example.com')).userCount).toBe(0);

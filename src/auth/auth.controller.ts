@@ -20,6 +20,7 @@ import { clientInfo } from './client-info';
 import { Auth } from './decorators/auth.decorator';
 import { CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from './decorators/public.decorator';
+import { RateLimited } from './decorators/rate-limited.decorator';
 import { CsrfTokenResponse, MeResponse, SessionLoginResponse, TokenPairResponse } from './dto/auth.responses';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { CredentialsDto } from './dto/credentials.dto';
@@ -42,6 +43,7 @@ export class AuthController {
   ) {}
 
   @Public()
+  @RateLimited('signup')
   @Post('signup')
   @ApiCreatedResponse({ type: UserResponse })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
@@ -51,6 +53,7 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimited('login')
   @UseGuards(LocalAuthGuard)
   @Post('session')
   @HttpCode(200)
@@ -74,6 +77,7 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimited('login')
   @UseGuards(LocalAuthGuard)
   @Post('token')
   @HttpCode(200)
@@ -84,6 +88,7 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimited('refresh')
   @Post('token/refresh')
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairResponse, description: 'The presented refresh token is spent' })
@@ -93,6 +98,7 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimited('refresh')
   @Post('token/revoke')
   @HttpCode(204)
   @ApiNoContentResponse({ description: "The login's refresh and access tokens stop working" })
@@ -100,6 +106,7 @@ export class AuthController {
     return this.tokens.revoke(body.refreshToken);
   }
 
+  @RateLimited('password')
   @Post('password')
   @HttpCode(204)
   @ApiNoContentResponse({

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { RolesGuard } from '../roles/roles.guard';
@@ -10,6 +11,8 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { RateLimitGuard } from './guards/rate-limit.guard';
+import { LoginLockout } from './lockout/login-lockout.service';
 import { CsrfService } from './session/csrf.service';
 import { SessionLoginService } from './session/session-login.service';
 import { LocalStrategy } from './strategies/local.strategy';
@@ -24,6 +27,13 @@ import { TokenService } from './tokens/token.service';
     UsersModule,
     SessionsModule,
     TypeOrmModule.forFeature([RefreshToken]),
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: ({ abuse }: AppConfig) => ({
+        throttlers: [{ name: 'default', limit: abuse.rateLimit, ttl: abuse.rateWindowMs }],
+        errorMessage: 'Too many requests from this client; try again later',
+      }),
+    }),
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -42,7 +52,9 @@ import { TokenService } from './tokens/token.service';
     CsrfService,
     SessionLoginService,
     TokenService,
-    // Registration order is execution order: who the caller is, then what they may do.
+    LoginLockout,
+    // Registration order is execution order: how often, who the caller is, what they may do.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

@@ -52,6 +52,14 @@ export abstract class AppConfig {
   /** In characters (code points after NFKC normalisation). */
   abstract readonly passwordMinLength: number;
   abstract readonly swaggerEnabled: boolean;
+  abstract readonly abuse: {
+    /** Requests per client IP per window on each sensitive route group (login, signup, refresh, password). */
+    readonly rateLimit: number;
+    readonly rateWindowMs: number;
+    /** Failed logins on one account (either method) before it is locked until its window ends. */
+    readonly maxLoginFailures: number;
+    readonly loginFailureWindowMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -185,6 +193,12 @@ export function loadConfig(
     corsOrigins,
     bcryptCost: env.BCRYPT_COST ?? 12,
     swaggerEnabled: env.SWAGGER_ENABLED ? env.SWAGGER_ENABLED === 'true' : !isProduction,
+    abuse: {
+      rateLimit: env.AUTH_RATE_LIMIT ?? 20,
+      rateWindowMs: (env.AUTH_RATE_WINDOW_SECONDS ?? 60) * 1000,
+      maxLoginFailures: env.LOGIN_MAX_FAILURES ?? 10,
+      loginFailureWindowMs: (env.LOGIN_FAILURE_WINDOW_SECONDS ?? 15 * 60) * 1000,
+    },
   };
 }
 

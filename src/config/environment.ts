@@ -124,6 +124,22 @@ export class EnvironmentVariables {
   BCRYPT_COST?: number;
 
   @IsOptional()
+  @IntegerInRange(1, 100_000)
+  AUTH_RATE_LIMIT?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 24 * 3600)
+  AUTH_RATE_WINDOW_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 1000)
+  LOGIN_MAX_FAILURES?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 7 * 24 * 3600)
+  LOGIN_FAILURE_WINDOW_SECONDS?: number;
+
+  @IsOptional()
   @IsBooleanString({ message: 'SWAGGER_ENABLED must be true or false' })
   SWAGGER_ENABLED?: string;
 }

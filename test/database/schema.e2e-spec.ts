@@ -6,7 +6,15 @@ import { UsersService } from '../../src/users/users.service';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 
-const TABLES = ['cookie_sessions', 'refresh_tokens', 'roles', 'token_logins', 'user_roles', 'users'];
+const TABLES = [
+  'cookie_sessions',
+  'login_attempts',
+  'refresh_tokens',
+  'roles',
+  'token_logins',
+  'user_roles',
+  'users',
+];
 
 describe('schema from migrations', () => {
   it('matches the entities exactly: nothing left for TypeORM to synchronise', async () => {

@@ -153,9 +153,11 @@ describe('the server process (npm start)', () => {
         );
       expect(cli('migration:show')).toMatch(/\[ \] InitialSchema\d+/);
       cli('migration:run');
-      expect(cli('migration:show')).toMatch(/\[X\] \d+ InitialSchema\d+[\s\S]*\[X\] \d+ SignIns\d+/);
+      expect(cli('migration:show')).toMatch(
+        /\[X\] \d+ InitialSchema\d+[\s\S]*\[X\] \d+ SignIns\d+[\s\S]*\[X\] \d+ LoginAttempts\d+/,
+      );
       cli('migration:revert');
-      expect(cli('migration:show')).toMatch(/\[X\] \d+ InitialSchema\d+[\s\S]*\[ \] SignIns\d+/);
+      expect(cli('migration:show')).toMatch(/\[X\] \d+ SignIns\d+[\s\S]*\[ \] LoginAttempts\d+/);
     } finally {
       await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     }

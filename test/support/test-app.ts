@@ -13,6 +13,8 @@ export const TEST_ENV: Record<string, string> = {
   JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
   PASSWORD_PEPPER: 'test-password-pepper-0123456789-abcdefghijklmn',
   BCRYPT_COST: '4',
+  // Every test client is 127.0.0.1: per-IP limits are tested on their own (test/security).
+  AUTH_RATE_LIMIT: '100000',
   LOG_LEVEL: 'silent',
 };
 

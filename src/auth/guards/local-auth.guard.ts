@@ -3,25 +3,41 @@ import type { Request, Response } from 'express';
 import { validateBody } from '../../common/validation';
 import type { User } from '../../users/user.entity';
 import { CredentialsDto } from '../dto/credentials.dto';
+import { AccountLockedException, LoginLockout } from '../lockout/login-lockout.service';
 import { INVALID_CREDENTIALS, LocalStrategy } from '../strategies/local.strategy';
 import { runStrategy } from '../strategies/run-strategy';
 
 /**
  * passport-local for the login endpoints. The body is validated first, because
  * guards run before pipes: a malformed body is a 400 listing its faults, and
- * passport never falls back to credentials in the query string.
+ * passport never falls back to credentials in the query string. Then the account's
+ * lock is checked and an attempt reserved (LoginLockout), before any bcrypt work.
  */
 @Injectable()
 export class LocalAuthGuard implements CanActivate {
-  constructor(private readonly strategy: LocalStrategy) {}
+  constructor(
+    private readonly strategy: LocalStrategy,
+    private readonly lockout: LoginLockout,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
-    req.body = await validateBody(CredentialsDto, req.body);
-    const { error, user } = await runStrategy<User>(this.strategy, req, http.getResponse<Response>());
+    const res = http.getResponse<Response>();
+    const credentials = await validateBody(CredentialsDto, req.body);
+    req.body = credentials;
+    let reservation;
+    try {
+      reservation = await this.lockout.reserve(credentials.email);
+    } catch (error) {
+      if (error instanceof AccountLockedException)
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      throw error;
+    }
+    const { error, user } = await runStrategy<User>(this.strategy, req, res);
     if (error) throw error as Error;
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    await this.lockout.release(reservation);
     req.user = user;
     return true;
   }

@@ -1,0 +1,19 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/**
+ * Failed logins per account in the current window. The key is the SHA-256 of the
+ * normalised email, known account or not, so the table reveals no email and an
+ * unknown account locks exactly like a real one.
+ */
+@Entity('login_attempts')
+export class LoginAttempts {
+  @PrimaryColumn({ name: 'account_key', type: 'char', length: 64 })
+  accountKey!: string;
+
+  @Column({ name: 'window_started_at', type: 'timestamptz' })
+  windowStartedAt!: Date;
+
+  /** Failures so far in the window, plus attempts still being checked. */
+  @Column({ type: 'int' })
+  attempts!: number;
+}

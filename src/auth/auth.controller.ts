@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { currentSignIn } from '../sessions/current-sign-in';
+import { AuditService } from '../audit/audit.service';
 import { SignInsService } from '../sessions/sign-ins.service';
 import { UserResponse } from '../users/dto/user.response';
 import type { User } from '../users/user.entity';
@@ -40,6 +41,7 @@ export class AuthController {
     private readonly tokens: TokenService,
     private readonly csrf: CsrfService,
     private readonly signIns: SignInsService,
+    private readonly audit: AuditService,
   ) {}
 
   @Public()
@@ -48,8 +50,10 @@ export class AuthController {
   @ApiCreatedResponse({ type: UserResponse })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   @ApiConflictResponse({ description: 'An account with this email already exists' })
-  async signup(@Body() body: SignupDto): Promise<UserResponse> {
-    return UserResponse.from(await this.auth.signup(body));
+  async signup(@Req() req: Request, @Body() body: SignupDto): Promise<UserResponse> {
+    const user = await this.auth.signup(body);
+    await this.audit.record(req, { type: 'signup', userId: user.id });
+    return UserResponse.from(user);
   }
 
   @Public()
@@ -65,6 +69,11 @@ export class AuthController {
   ): Promise<SessionLoginResponse> {
     const user = req.user as User;
     const csrfToken = await this.sessions.signIn(req, user);
+    await this.audit.record(req, {
+      type: 'login.succeeded',
+      userId: user.id,
+      details: { method: 'session' },
+    });
     return { user: UserResponse.from(user), csrfToken };
   }
 
@@ -73,7 +82,9 @@ export class AuthController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Session destroyed server-side, cookie cleared' })
   async deleteSession(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    const userId = req.auth!.user.id;
     await this.sessions.signOut(req, res);
+    await this.audit.record(req, { type: 'logout', userId, details: { method: 'session' } });
   }
 
   @Public()
@@ -83,8 +94,11 @@ export class AuthController {
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairResponse })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
-  createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
-    return this.tokens.issue(req.user as User, clientInfo(req));
+  async createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
+    const user = req.user as User;
+    const pair = await this.tokens.issue(user, clientInfo(req));
+    await this.audit.record(req, { type: 'login.succeeded', userId: user.id, details: { method: 'jwt' } });
+    return pair;
   }
 
   @Public()
@@ -93,8 +107,8 @@ export class AuthController {
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairResponse, description: 'The presented refresh token is spent' })
   @ApiUnauthorizedResponse({ description: 'Unknown, spent (the login is then revoked), revoked or expired' })
-  refresh(@Body() body: RefreshTokenDto): Promise<TokenPairResponse> {
-    return this.tokens.rotate(body.refreshToken);
+  refresh(@Req() req: Request, @Body() body: RefreshTokenDto): Promise<TokenPairResponse> {
+    return this.tokens.rotate(body.refreshToken, req);
   }
 
   @Public()
@@ -102,8 +116,8 @@ export class AuthController {
   @Post('token/revoke')
   @HttpCode(204)
   @ApiNoContentResponse({ description: "The login's refresh and access tokens stop working" })
-  revoke(@Body() body: RefreshTokenDto): Promise<void> {
-    return this.tokens.revoke(body.refreshToken);
+  revoke(@Req() req: Request, @Body() body: RefreshTokenDto): Promise<void> {
+    return this.tokens.revoke(body.refreshToken, req);
   }
 
   @RateLimited('password')
@@ -120,6 +134,7 @@ export class AuthController {
     await this.auth.changePassword(auth.user.id, body.currentPassword, body.newPassword);
     await this.signIns.revokeAll(auth.user.id, currentSignIn(req));
     if (auth.method === 'session') await this.sessions.renewId(req);
+    await this.audit.record(req, { type: 'password.changed', userId: auth.user.id });
   }
 
   @Post('logout-all')
@@ -132,6 +147,7 @@ export class AuthController {
   ): Promise<void> {
     await this.signIns.revokeAll(auth.user.id);
     if (auth.method === 'session') await this.sessions.signOut(req, res);
+    await this.audit.record(req, { type: 'signins.revoked_all', userId: auth.user.id });
   }
 
   @Get('me')

@@ -1,4 +1,5 @@
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import { AuditEvent } from '../audit/audit-event.entity';
 import { LoginAttempts } from '../auth/lockout/login-attempts.entity';
 import { RefreshToken } from '../auth/tokens/refresh-token.entity';
 import { Role } from '../roles/role.entity';
@@ -7,7 +8,7 @@ import { TokenLogin } from '../sessions/token-login.entity';
 import { User } from '../users/user.entity';
 import { migrations } from './migrations';
 
-export const entities = [User, Role, CookieSession, TokenLogin, RefreshToken, LoginAttempts];
+export const entities = [User, Role, CookieSession, TokenLogin, RefreshToken, LoginAttempts, AuditEvent];
 
 /**
  * One definition of the connection, shared by the app, the tests and `ormconfig.ts`

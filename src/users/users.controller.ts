@@ -10,6 +10,7 @@ import {
   Patch,
   Put,
   Query,
+  Req,
 } from '@nestjs/common';
 import {
   ApiConflictResponse,
@@ -18,6 +19,8 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service';
 import { CurrentUser } from '../auth/decorators/current-auth.decorator';
 import { BuiltInRole, effectiveRoles } from '../roles/role-names';
 import { Roles } from '../roles/roles.decorator';
@@ -38,6 +41,7 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     private readonly signIns: SignInsService,
+    private readonly audit: AuditService,
   ) {}
 
   @Roles(BuiltInRole.Admin)
@@ -74,9 +78,20 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponse })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: LAST_ADMIN })
-  async update(@UserId() id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
-    await this.users.findByIdOrFail(id);
+  async update(
+    @Req() req: Request,
+    @CurrentUser() me: User,
+    @UserId() id: string,
+    @Body() body: UpdateUserDto,
+  ): Promise<UserResponse> {
+    const before = await this.users.findByIdOrFail(id);
     if (body.disabled !== undefined) await this.users.setDisabled(id, body.disabled);
+    if (body.disabled !== undefined && body.disabled !== before.disabled)
+      await this.audit.record(req, {
+        type: body.disabled ? 'user.disabled' : 'user.enabled',
+        userId: id,
+        actorId: me.id,
+      });
     if (body.name !== undefined) await this.users.rename(id, body.name);
     return UserResponse.from(await this.users.findByIdOrFail(id));
   }
@@ -87,8 +102,9 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'The account and all its sign-ins are gone' })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: LAST_ADMIN })
-  async delete(@UserId() id: string): Promise<void> {
+  async delete(@Req() req: Request, @CurrentUser() me: User, @UserId() id: string): Promise<void> {
     await this.users.delete(id);
+    await this.audit.record(req, { type: 'user.deleted', userId: id, actorId: me.id });
   }
 
   @Roles(BuiltInRole.Admin)
@@ -99,8 +115,20 @@ export class UsersController {
   })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: LAST_ADMIN })
-  async setRoles(@UserId() id: string, @Body() body: SetRolesDto): Promise<UserResponse> {
-    return UserResponse.from(await this.users.setRoles(id, body.roles));
+  async setRoles(
+    @Req() req: Request,
+    @CurrentUser() me: User,
+    @UserId() id: string,
+    @Body() body: SetRolesDto,
+  ): Promise<UserResponse> {
+    const user = UserResponse.from(await this.users.setRoles(id, body.roles));
+    await this.audit.record(req, {
+      type: 'roles.changed',
+      userId: id,
+      actorId: me.id,
+      details: { roles: user.roles },
+    });
+    return user;
   }
 
   @Roles(BuiltInRole.Admin)
@@ -117,8 +145,9 @@ export class UsersController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Every sign-in of that user is over, on every instance' })
   @ApiNotFoundResponse()
-  async revokeSessions(@UserId() id: string): Promise<void> {
+  async revokeSessions(@Req() req: Request, @CurrentUser() me: User, @UserId() id: string): Promise<void> {
     await this.users.findByIdOrFail(id);
     await this.signIns.revokeAll(id);
+    await this.audit.record(req, { type: 'signins.revoked_all', userId: id, actorId: me.id });
   }
 }

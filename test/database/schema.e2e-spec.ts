@@ -7,6 +7,7 @@ import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 
 const TABLES = [
+  'audit_events',
   'cookie_sessions',
   'login_attempts',
   'refresh_tokens',

@@ -1,6 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AuditService } from '../../audit/audit.service';
 import { validateBody } from '../../common/validation';
+import { normaliseEmail } from '../../users/email';
 import type { User } from '../../users/user.entity';
 import { CredentialsDto } from '../dto/credentials.dto';
 import { AccountLockedException, LoginLockout } from '../lockout/login-lockout.service';
@@ -18,6 +20,7 @@ export class LocalAuthGuard implements CanActivate {
   constructor(
     private readonly strategy: LocalStrategy,
     private readonly lockout: LoginLockout,
+    private readonly audit: AuditService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -35,8 +38,15 @@ export class LocalAuthGuard implements CanActivate {
       throw error;
     }
     const { error, user } = await runStrategy<User>(this.strategy, req, res);
-    if (error) throw error as Error;
-    if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    // LocalStrategy refuses wrong credentials by throwing; anything else is a real error.
+    if (error && !(error instanceof UnauthorizedException)) throw error as Error;
+    if (!user) {
+      const email = normaliseEmail(credentials.email);
+      await this.audit.record(req, { type: 'login.failed', details: { email } });
+      if (this.lockout.locksAccount(reservation))
+        await this.audit.record(req, { type: 'account.locked', details: { email } });
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
     await this.lockout.release(reservation);
     req.user = user;
     return true;

@@ -7,6 +7,8 @@ import { normaliseEmail } from '../../users/email';
 
 export interface LoginReservation {
   accountKey: string;
+  /** This attempt's place in the window: if it fails and this equals the maximum, the lock engages. */
+  attempt: number;
   /** As PostgreSQL wrote it: a JS Date would drop the microseconds and never match again. */
   window: string;
 }
@@ -38,9 +40,7 @@ export class LoginLockout {
   async reserve(email: string): Promise<LoginReservation> {
     const accountKey = createHash('sha256').update(normaliseEmail(email)).digest('hex');
     const { maxLoginFailures, loginFailureWindowMs } = this.config.abuse;
-    const [row] = await this.dataSource.query<
-      { attempts: number; window: string; retry_ms: number }[]
-    >(
+    const [row] = await this.dataSource.query<{ attempts: number; window: string; retry_ms: number }[]>(
       `INSERT INTO login_attempts AS a (account_key, window_started_at, attempts) VALUES ($1, now(), 1)
        ON CONFLICT (account_key) DO UPDATE SET
          window_started_at = CASE WHEN a.window_started_at <= now() - $2 * interval '1 millisecond'
@@ -53,7 +53,12 @@ export class LoginLockout {
     );
     if (row.attempts > maxLoginFailures)
       throw new AccountLockedException(Math.max(1, Math.ceil(Number(row.retry_ms) / 1000)));
-    return { accountKey, window: row.window };
+    return { accountKey, attempt: row.attempts, window: row.window };
+  }
+
+  /** True when this failed attempt is the one that locks the account. */
+  locksAccount(reservation: LoginReservation): boolean {
+    return reservation.attempt === this.config.abuse.maxLoginFailures;
   }
 
   /** The login succeeded: its attempt does not count. */

@@ -3,6 +3,8 @@ import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
+import type { Request } from 'express';
+import { AuditService } from '../../audit/audit.service';
 import { AppConfig } from '../../config/app-config';
 import { SignInsService } from '../../sessions/sign-ins.service';
 import { TokenLogin } from '../../sessions/token-login.entity';
@@ -49,6 +51,7 @@ export class TokenService {
     private readonly signIns: SignInsService,
     private readonly users: UserCache,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** A new login for a user whose credentials were just checked. */
@@ -69,7 +72,7 @@ export class TokenService {
   }
 
   /** Spends `refreshToken` and returns the next pair of the same login. */
-  async rotate(refreshToken: string): Promise<TokenPairResponse> {
+  async rotate(refreshToken: string, req?: Request): Promise<TokenPairResponse> {
     const tokenHash = hashToken(refreshToken);
     const outcome = await this.dataSource.transaction(async (manager) => {
       const spent = await manager
@@ -90,22 +93,39 @@ export class TokenService {
       const next = randomBytes(32).toString('base64url');
       await manager.insert(RefreshToken, { tokenHash: hashToken(next), loginId });
       await manager.update(TokenLogin, { id: loginId }, { lastUsedAt: () => 'now()' });
-      return { pair: this.pair(user.id, login, next) };
+      return { pair: this.pair(user.id, login, next), userId: user.id };
     });
-    if (outcome.pair) return outcome.pair;
+    if (outcome.pair) {
+      await this.audit.record(req, { type: 'token.refreshed', userId: outcome.userId });
+      return outcome.pair;
+    }
     if (outcome.reused) {
-      this.logger.warn({ loginId: outcome.reused.loginId }, 'Refresh token reuse: login revoked');
-      await this.signIns.revokeLogins([outcome.reused.loginId]);
+      const loginId = outcome.reused.loginId;
+      this.logger.warn({ loginId }, 'Refresh token reuse: login revoked');
+      await this.signIns.revokeLogins([loginId]);
+      const login = await this.dataSource.manager.findOneBy(TokenLogin, { id: loginId });
+      await this.audit.record(req, {
+        type: 'token.reuse_detected',
+        userId: login?.userId,
+        details: { loginId },
+      });
     }
     throw new UnauthorizedException(INVALID_REFRESH);
   }
 
   /** Ends the login `refreshToken` belongs to (spent or not). Unknown tokens are ignored. */
-  async revoke(refreshToken: string): Promise<void> {
+  async revoke(refreshToken: string, req?: Request): Promise<void> {
     const token = await this.dataSource.manager.findOneBy(RefreshToken, {
       tokenHash: hashToken(refreshToken),
     });
-    if (token) await this.signIns.revokeLogins([token.loginId]);
+    if (!token) return;
+    await this.signIns.revokeLogins([token.loginId]);
+    const login = await this.dataSource.manager.findOneBy(TokenLogin, { id: token.loginId });
+    await this.audit.record(req, {
+      type: 'logout',
+      userId: login?.userId,
+      details: { method: 'jwt', loginId: token.loginId },
+    });
   }
 
   private pair(userId: string, login: TokenLogin, refreshToken: string): TokenPairResponse {

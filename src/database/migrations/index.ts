@@ -1,6 +1,12 @@
 import { InitialSchema1795443366013 } from './1795443366013-InitialSchema';
 import { SignIns1795443997298 } from './1795443997298-SignIns';
 import { LoginAttempts1795447707469 } from './1795447707469-LoginAttempts';
+import { AuditEvents1795448381842 } from './1795448381842-AuditEvents';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
-export const migrations = [InitialSchema1795443366013, SignIns1795443997298, LoginAttempts1795447707469];
+export const migrations = [
+  InitialSchema1795443366013,
+  SignIns1795443997298,
+  LoginAttempts1795447707469,
+  AuditEvents1795448381842,
+];

@@ -85,6 +85,23 @@ describe('cookie sessions', () => {
         .expect(200);
     });
 
+    it('refuses form-encoded credentials with 415 (login CSRF from a cross-site form)', async () => {
+      const res = await ctx
+        .http()
+        .post('/api/auth/session')
+        .type('form')
+        .send({ email: user.email, password: PASSWORD })
+        .expect(415);
+      expect(res.body.message).toBe('Send the credentials as application/json');
+      expect(res.headers['set-cookie']).toBeUndefined();
+      await ctx
+        .http()
+        .post('/api/auth/token')
+        .set('Content-Type', 'text/plain')
+        .send(`{"email":"${user.email}"}`)
+        .expect(415);
+    });
+
     it('never reads credentials from the query string', async () => {
       const query = `email=${encodeURIComponent(user.email)}&password=${encodeURIComponent(PASSWORD)}`;
       const res = await ctx.http().post(`/api/auth/session?${query}`).send({}).expect(400);

@@ -1,4 +1,10 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { validateBody } from '../../common/validation';
@@ -27,6 +33,11 @@ export class LocalAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
+    // Login CSRF: a cross-site HTML form can post urlencoded credentials (and the
+    // answer's Set-Cookie would sign the victim into the attacker's account), but it
+    // cannot send JSON without a CORS preflight, which other origins fail.
+    if (!req.is('application/json'))
+      throw new UnsupportedMediaTypeException('Send the credentials as application/json');
     const credentials = await validateBody(CredentialsDto, req.body);
     req.body = credentials;
     let reservation;

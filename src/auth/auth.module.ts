@@ -9,6 +9,7 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { PasswordLogin } from './password-login.service';
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RateLimitGuard } from './guards/rate-limit.guard';
@@ -53,11 +54,12 @@ import { TokenService } from './tokens/token.service';
     SessionLoginService,
     TokenService,
     LoginLockout,
+    PasswordLogin,
     // Registration order is execution order: how often, who the caller is, what they may do.
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [TokenService],
+  exports: [AuthService, TokenService, PasswordLogin, SessionLoginService, CsrfService],
 })
 export class AuthModule {}

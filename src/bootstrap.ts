@@ -36,6 +36,12 @@ export async function createApp(
         : `${name} is not set: using a random development secret that ends with this process`,
     );
   }
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // Whatever did start (connection pool, notification listener) must not outlive a failed start.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -85,6 +85,10 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     client.on('end', () => this.lost(client));
     try {
       await client.connect();
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
       await client.query(`LISTEN ${CHANNEL}`);
       this.client = client;
       // Anything published before LISTEN took effect is covered by the resync.
@@ -110,8 +114,8 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     if (this.stopped || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      void this.connect();
-    }, RECONNECT_DELAY_MS);
+      if (!this.stopped) void this.connect();
+    }, RECONNECT_DELAY_MS).unref();
   }
 
   private apply(invalidation: Invalidation): void {

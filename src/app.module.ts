@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger-params';
+import { PagesModule } from './pages/pages.module';
 import { RolesModule } from './roles/roles.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { UsersModule } from './users/users.module';
@@ -33,6 +34,7 @@ export class AppModule {
         AuthModule,
         SessionsModule,
         HealthModule,
+        PagesModule,
       ],
       controllers: [AppController],
     };

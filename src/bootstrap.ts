@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -26,6 +27,9 @@ export async function createApp(
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   applyHttpSecurity(app, config);
+  app.setBaseViewsDir(join(__dirname, 'pages', 'views'));
+  app.setViewEngine('hbs');
+  app.useStaticAssets(join(__dirname, 'pages', 'public'), { prefix: '/assets/', index: false });
   app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.swaggerEnabled) setUpSwagger(app, config);

@@ -30,6 +30,11 @@ export function setUpSwagger(app: INestApplication, config: AppConfig): void {
   SwaggerModule.setup('docs', app, () => withAuthResponses(SwaggerModule.createDocument(app, document)), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
+    swaggerOptions: {
+      persistAuthorization: true,
+      withCredentials: true,
+      requestInterceptor: addCsrfToken,
+    },
   });
 }
 
@@ -47,4 +52,20 @@ function withAuthResponses(document: OpenAPIObject): OpenAPIObject {
 
 function isPublic(security: SecurityRequirementObject[] | undefined): boolean {
   return security !== undefined && security.every((requirement) => Object.keys(requirement).length === 0);
+}
+
+/**
+ * Runs in the browser, inside Swagger UI (serialised into its init script, which
+ * the CSP allows as a same-origin file). Cookie-authenticated "Try it out" calls
+ * with an unsafe method need the session's CSRF token: fetch it from
+ * GET /api/auth/csrf and send it as X-CSRF-Token. Bearer calls need none.
+ */
+async function addCsrfToken(request: { method: string; headers: Record<string, string> }) {
+  const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method.toUpperCase());
+  if (unsafe && !request.headers.Authorization) {
+    const response = await fetch('/api/auth/csrf', { credentials: 'same-origin' });
+    if (response.ok)
+      request.headers['X-CSRF-Token'] = ((await response.json()) as { csrfToken: string }).csrfToken;
+  }
+  return request;
 }

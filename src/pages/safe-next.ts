@@ -5,6 +5,7 @@
  */
 export function safeNext(next: unknown, fallback = '/profile'): string {
   if (typeof next !== 'string' || next.length > 2048) return fallback;
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (!next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return fallback;
   return next;
 }

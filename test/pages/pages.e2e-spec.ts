@@ -1,0 +1,149 @@
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { UsersService } from '../../src/users/users.service';
+import { PASSWORD, signUp, uniqueEmail } from '../support/auth-helpers';
+import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+
+const csrfOf = (html: string) => /name=['"]_csrf['"] value=['"]([0-9a-f]+)['"]/.exec(html)?.[1] ?? '';
+
+describe('server-rendered pages', () => {
+  let ctx: TestContext;
+  beforeAll(async () => (ctx = await startAppOnFreshDatabase()));
+  afterAll(() => ctx.close());
+
+  const browser = (): TestAgent => request.agent(ctx.app.getHttpServer());
+
+  /** Signs in through the form, as a browser does: GET the form for its CSRF token, then POST it. */
+  async function signIn(
+    agent: TestAgent,
+    email: string,
+    { password = PASSWORD, next = '', status = 303 } = {},
+  ) {
+    const form = await agent.get(`/login${next ? `?next=${encodeURIComponent(next)}` : ''}`).expect(200);
+    return agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), email, password, next })
+      .expect(status);
+  }
+
+  it('sends a signed-out visitor to the sign-in form and back to the page afterwards', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    const redirect = await agent.get('/sessions').expect(303);
+    expect(redirect.headers.location).toBe('/login?next=%2Fsessions');
+    const form = await agent.get(redirect.headers.location).expect(200);
+    expect(form.text).toMatch(/name=['"]next['"] value=['"]\/sessions['"]/);
+    const signedIn = await signIn(agent, user.email, { next: '/sessions' });
+    expect(signedIn.headers.location).toBe('/sessions');
+    await agent.get('/sessions').expect(200);
+  });
+
+  it.each([['//evil.example'], ['https://evil.example'], ['/\\evil.example'], ['/\\/evil.example']])(
+    'never redirects off-site: next=%s lands on /profile',
+    async (next) => {
+      const user = await signUp(ctx.http);
+      const res = await signIn(browser(), user.email, { next });
+      expect(res.headers.location).toBe('/profile');
+    },
+  );
+
+  it('refuses a form post without the CSRF token (403 page), for the sign-in form too', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    await agent.get('/login').expect(200);
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ email: user.email, password: PASSWORD })
+      .expect(403);
+    expect(res.text).toContain('<h1>Forbidden</h1>');
+    await signIn(agent, user.email);
+    await agent.post('/profile').type('form').send({ name: 'No token' }).expect(403);
+    await agent
+      .post('/profile')
+      .type('form')
+      .send({ name: 'No token', _csrf: 'f'.repeat(64) })
+      .expect(403);
+  });
+
+  it('shows a wrong password inline, keeps the email, never the password', async () => {
+    const user = await signUp(ctx.http);
+    const res = await signIn(browser(), user.email, { password: 'not the password', status: 401 });
+    expect(res.text).toMatch(/role=['"]alert['"]/);
+    expect(res.text).toContain('Invalid email or password.');
+    expect(res.text).toContain(user.email);
+    expect(res.text).not.toContain('not the password');
+  });
+
+  it('signs up through the form, with errors next to each field and the input kept', async () => {
+    const agent = browser();
+    const form = await agent.get('/signup').expect(200);
+    const email = uniqueEmail();
+    const bad = await agent
+      .post('/signup')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), email, name: 'Ada', password: 'short' })
+      .expect(400);
+    expect(bad.text).toMatch(
+      /class=['"]field-error['"] id=['"]password-error['"]>password must be at least 8 characters long/,
+    );
+    expect(bad.text).toContain(`value="${email}"`);
+    expect(bad.text).not.toContain('short');
+    const good = await agent
+      .post('/signup')
+      .type('form')
+      .send({ _csrf: csrfOf(bad.text), email, name: 'Ada', password: PASSWORD })
+      .expect(303);
+    expect(good.headers.location).toBe('/profile');
+    const profile = await agent.get('/profile').expect(200);
+    expect(profile.text).toContain(email);
+  });
+
+  it('escapes what users type: a name with markup is shown as text', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    await signIn(agent, user.email);
+    const page = await agent.get('/profile').expect(200);
+    await agent
+      .post('/profile')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), name: '<script>alert(1)</script>' })
+      .expect(303);
+    const after = await agent.get('/profile').expect(200);
+    expect(after.text).not.toContain('<script>alert(1)</script>');
+    expect(after.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('keeps /admin/users for admins: a plain user gets a 403 page', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    await signIn(agent, user.email);
+    const res = await agent.get('/admin/users').expect(403);
+    expect(res.text).toContain('<h1>Forbidden</h1>');
+
+    await ctx.app.get(UsersService).grantRole(user.id, 'admin');
+    const admin = await agent.get('/admin/users').expect(200);
+    expect(admin.text).toContain('<h1>Users</h1>');
+  });
+
+  it('an admin disabling a user sends that user’s open session back to the sign-in form', async () => {
+    const admin = await signUp(ctx.http);
+    await ctx.app.get(UsersService).grantRole(admin.id, 'admin');
+    const victim = await signUp(ctx.http);
+    const adminAgent = browser();
+    const victimAgent = browser();
+    await signIn(adminAgent, admin.email);
+    await signIn(victimAgent, victim.email);
+    await victimAgent.get('/profile').expect(200);
+
+    const list = await adminAgent.get(`/admin/users?q=${encodeURIComponent(victim.email)}`).expect(200);
+    await adminAgent
+      .post(`/admin/users/${victim.id}/disable`)
+      .type('form')
+      .send({ _csrf: csrfOf(list.text) })
+      .expect(303);
+    const after = await victimAgent.get('/profile').expect(303);
+    expect(after.headers.location).toBe('/login?next=%2Fprofile');
+  });
+});

@@ -1,6 +1,15 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { CsrfService } from '../auth/session/csrf.service';
 import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { pageChrome } from './page-chrome';
 
 const PAGES: Record<number, { heading: string; message: string }> = {
   403: {
@@ -18,9 +27,12 @@ const PAGES: Record<number, { heading: string; message: string }> = {
  * sign-in form and back (`next`), anything else renders a short error page. Like
  * the API's filter, no internals ever reach the browser.
  */
+@Injectable()
 @Catch()
 export class PageExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Pages');
+
+  constructor(private readonly csrf: CsrfService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -40,6 +52,6 @@ export class PageExceptionFilter implements ExceptionFilter {
     if (status >= 500 && status !== 503)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     const page = PAGES[status] ?? { heading: 'Something went wrong', message: 'Please try again.' };
-    res.status(status).render('error', { title: page.heading, ...page, nav: {} });
+    res.status(status).render('error', { title: page.heading, ...page, ...pageChrome(req, this.csrf) });
   }
 }

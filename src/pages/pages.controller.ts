@@ -36,9 +36,11 @@ import { currentSignIn } from '../sessions/current-sign-in';
 import { SignInsService } from '../sessions/sign-ins.service';
 import { UpdateMeDto } from '../users/dto/user-requests';
 import type { User } from '../users/user.entity';
+import { PasswordPolicy } from '../users/password-policy';
 import { UsersService } from '../users/users.service';
 import { checkForm } from './form-errors';
 import { PageExceptionFilter } from './page-exception.filter';
+import { pageChrome } from './page-chrome';
 import { safeNext } from './safe-next';
 
 const PAGE_SIZE = 25;
@@ -68,6 +70,7 @@ export class PagesController {
     private readonly roles: RolesService,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
+    private readonly policy: PasswordPolicy,
   ) {}
 
   @Public()
@@ -154,6 +157,11 @@ export class PagesController {
         },
         status,
       );
+    // List every fault at once: the password rules too, not only the form's shape.
+    if (typeof value.password === 'string' && !errors.password) {
+      const [problem] = this.policy.problems(value.password, 'password', [value.email, value.name]);
+      if (problem) errors.password = problem;
+    }
     if (Object.keys(errors).length) return retry(400, errors);
     let user: User;
     try {
@@ -330,7 +338,7 @@ export class PagesController {
     const names = (Array.isArray(roles) ? roles : roles === undefined ? [] : [roles]).filter(
       (role): role is string => typeof role === 'string',
     );
-    await this.adminChange(res, async () => {
+    await this.adminChange(req, res, async () => {
       const user = await this.users.setRoles(id, names);
       await this.audit.record(req, {
         type: 'roles.changed',
@@ -342,7 +350,7 @@ export class PagesController {
   }
 
   private setDisabled(req: Request, res: Response, id: string, disabled: boolean): Promise<void> {
-    return this.adminChange(res, async () => {
+    return this.adminChange(req, res, async () => {
       await this.users.setDisabled(id, disabled);
       await this.audit.record(req, {
         type: disabled ? 'user.disabled' : 'user.enabled',
@@ -352,14 +360,22 @@ export class PagesController {
     });
   }
 
-  private async adminChange(res: Response, change: () => Promise<void>): Promise<void> {
+  /** Runs an admin change and returns to the list, keeping the search the admin was on. */
+  private async adminChange(req: Request, res: Response, change: () => Promise<void>): Promise<void> {
+    const q =
+      typeof (req.body as { q?: unknown }).q === 'string' ? (req.body as { q: string }).q.slice(0, 254) : '';
+    const back = (outcome: Record<string, string>) =>
+      res.redirect(
+        303,
+        `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), ...outcome }).toString()}`,
+      );
     try {
       await change();
     } catch (error) {
-      if (error instanceof ConflictException) return res.redirect(303, '/admin/users?error=last-admin');
+      if (error instanceof ConflictException) return back({ error: 'last-admin' });
       throw error;
     }
-    res.redirect(303, '/admin/users?status=user-updated');
+    back({ status: 'user-updated' });
   }
 
   private requireCsrf(req: Request): void {
@@ -378,7 +394,6 @@ export class PagesController {
     );
   }
 
-  /** Every page gets the navigation state and the session's CSRF token (created if needed). */
   private render(
     req: Request,
     res: Response,
@@ -386,9 +401,7 @@ export class PagesController {
     locals: Record<string, unknown>,
     status = 200,
   ): void {
-    const user = req.auth?.user;
-    const isAdmin = user ? effectiveRoles(user.roles.map((role) => role.name)).has(BuiltInRole.Admin) : false;
-    res.status(status).render(view, { ...locals, csrfToken: this.csrf.token(req), nav: { user, isAdmin } });
+    res.status(status).render(view, { ...locals, ...pageChrome(req, this.csrf) });
   }
 }
 

@@ -1,0 +1,57 @@
+import { tokenLogin } from '../support/auth-helpers';
+import { screenshot, useBrowserSuite } from './support/browser-suite';
+import { SwaggerUi } from './support/swagger-ui';
+
+describe('Swagger UI at /docs (browser)', () => {
+  const suite = useBrowserSuite();
+
+  it('bearer: Authorize with an access token, then GET /api/auth/me and PATCH /api/users/me answer 200', async () => {
+    const user = await suite.signUp('swagger-bearer');
+    const { accessToken } = await tokenLogin(() => suite.ctx.http(), user);
+    const ui = new SwaggerUi(await suite.newPage());
+    await ui.open();
+    await screenshot(ui.page, 'swagger-bearer-01-docs');
+
+    await ui.authorizeBearer(accessToken);
+    const me = await ui.execute('get', '/api/auth/me');
+    await screenshot(ui.page, 'swagger-bearer-02-get-me');
+    expect(me.status).toBe(200);
+    expect(me.body).toContain(user.email);
+    expect(JSON.parse(me.body)).toMatchObject({ email: user.email, authMethod: 'jwt' });
+
+    const patched = await ui.execute('patch', '/api/users/me', { name: 'Bearer Swagger' });
+    await screenshot(ui.page, 'swagger-bearer-03-patch-me');
+    expect(patched.status).toBe(200);
+    expect(JSON.parse(patched.body)).toMatchObject({ email: user.email, name: 'Bearer Swagger' });
+    expect(suite.pageErrors).toEqual([]);
+  });
+
+  it('cookie: POST /api/auth/session via Try it out signs the browser in; GET /me and PATCH /users/me (CSRF) answer 200', async () => {
+    const user = await suite.signUp('swagger-cookie');
+    const page = await suite.newPage();
+    const ui = new SwaggerUi(page);
+    await ui.open();
+
+    const signIn = await ui.execute('post', '/api/auth/session', {
+      email: user.email,
+      password: user.password,
+    });
+    await screenshot(page, 'swagger-cookie-01-post-session');
+    expect(signIn.status).toBe(200);
+    expect(JSON.parse(signIn.body)).toMatchObject({ user: { email: user.email } });
+    const cookies = await page.context().cookies(suite.baseURL);
+    expect(cookies.map((c) => c.name)).toContain('sid');
+
+    const me = await ui.execute('get', '/api/auth/me');
+    await screenshot(page, 'swagger-cookie-02-get-me');
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.body)).toMatchObject({ email: user.email, authMethod: 'session' });
+
+    // Cookie-authenticated PATCH needs X-CSRF-Token: Swagger UI's requestInterceptor adds it.
+    const patched = await ui.execute('patch', '/api/users/me', { name: 'Cookie Swagger' });
+    await screenshot(page, 'swagger-cookie-03-patch-me');
+    expect(patched).toEqual({ status: 200, body: expect.stringContaining('Cookie Swagger') });
+    expect(JSON.parse(patched.body)).toMatchObject({ email: user.email, name: 'Cookie Swagger' });
+    expect(suite.pageErrors).toEqual([]);
+  });
+});

@@ -27,7 +27,7 @@ export function setUpSwagger(app: INestApplication, config: AppConfig): void {
     .addSecurityRequirements(BEARER_SCHEME)
     .addSecurityRequirements(SESSION_SCHEME)
     .build();
-  SwaggerModule.setup('docs', app, () => withAuthResponses(SwaggerModule.createDocument(app, document)), {
+  SwaggerModule.setup('docs', app, () => withCommonResponses(SwaggerModule.createDocument(app, document)), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
     swaggerOptions: {
@@ -38,13 +38,16 @@ export function setUpSwagger(app: INestApplication, config: AppConfig): void {
   });
 }
 
-/** Every operation that needs authentication can answer 401; say so once, here. */
-function withAuthResponses(document: OpenAPIObject): OpenAPIObject {
+/** Answers every operation can give, said once here rather than on each route. */
+function withCommonResponses(document: OpenAPIObject): OpenAPIObject {
   for (const path of Object.values(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = path[method];
-      if (!operation || isPublic(operation.security)) continue;
-      operation.responses['401'] ??= { description: 'Not authenticated' };
+      if (!operation) continue;
+      // Any input can be malformed: a body, a path id, a query parameter.
+      if (operation.requestBody || operation.parameters?.length)
+        operation.responses['400'] ??= { description: 'Invalid input: `message` lists every fault' };
+      if (!isPublic(operation.security)) operation.responses['401'] ??= { description: 'Not authenticated' };
     }
   }
   return document;

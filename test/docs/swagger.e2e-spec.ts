@@ -1,5 +1,11 @@
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
+interface OperationDoc {
+  responses: Record<string, unknown>;
+  requestBody?: unknown;
+  parameters?: unknown[];
+}
+
 describe('Swagger', () => {
   let ctx: TestContext;
   beforeAll(async () => (ctx = await startAppOnFreshDatabase()));
@@ -33,6 +39,22 @@ describe('Swagger', () => {
     expect(op('/api/auth/csrf', 'get').security).toEqual([{ session: [] }]);
     expect(op('/api/auth/session', 'delete').security).toEqual([{ session: [] }]);
     expect(op('/api/roles', 'get').responses['403'].description).toBe('Needs role: admin');
+    expect(op('/api/auth/token', 'post').responses['429']).toBeDefined();
+    expect(op('/api/users/{id}', 'patch').responses['404']).toBeDefined();
+    expect(op('/api/auth/signup', 'post').responses['409']).toBeDefined();
+    // Every operation that takes input documents its 400, and every one documents its success.
+    for (const [path, item] of Object.entries(body.paths as Record<string, Record<string, OperationDoc>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const success = Object.keys(operation.responses).filter((code) => code.startsWith('2'));
+        expect({ path, method, success: success.length > 0 }).toEqual({ path, method, success: true });
+        if (operation.requestBody || operation.parameters?.length)
+          expect({ path, method, has400: '400' in operation.responses }).toEqual({
+            path,
+            method,
+            has400: true,
+          });
+      }
+    }
     expect(op('/api/auth/token', 'post').requestBody.content['application/json'].schema.$ref).toBe(
       '#/components/schemas/CredentialsDto',
     );

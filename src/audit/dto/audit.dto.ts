@@ -1,25 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { PageQuery } from '../../common/page-query';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from '../audit-event.entity';
 
-export class AuditQuery {
-  @ApiPropertyOptional({ minimum: 1, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page: number = 1;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 50;
-
+export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Events about this user' })
   @IsOptional()
   @IsUUID()

@@ -1,39 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { NameField } from '../../common/fields';
+import { PageQuery } from '../../common/page-query';
 import { ROLE_NAME_PATTERN } from '../../roles/role.entity';
 
-export const MAX_PAGE_SIZE = 100;
-
-export class ListUsersQuery {
-  @ApiPropertyOptional({ minimum: 1, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page: number = 1;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
-  limit: number = 20;
-
+export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Part of the email or name, case-insensitive', maxLength: 254 })
   @IsOptional()
   @IsString()

@@ -52,6 +52,8 @@ export abstract class AppConfig {
   /** In characters (code points after NFKC normalisation). */
   abstract readonly passwordMinLength: number;
   abstract readonly swaggerEnabled: boolean;
+  /** How often expired sign-ins are deleted; 0: never (another process does it). */
+  abstract readonly cleanupIntervalMs: number;
   abstract readonly abuse: {
     /** Requests per client IP per window on each sensitive route group (login, signup, refresh, password). */
     readonly rateLimit: number;
@@ -193,6 +195,7 @@ export function loadConfig(
     corsOrigins,
     bcryptCost: env.BCRYPT_COST ?? 12,
     swaggerEnabled: env.SWAGGER_ENABLED ? env.SWAGGER_ENABLED === 'true' : !isProduction,
+    cleanupIntervalMs: (env.CLEANUP_INTERVAL_SECONDS ?? 600) * 1000,
     abuse: {
       rateLimit: env.AUTH_RATE_LIMIT ?? 20,
       rateWindowMs: (env.AUTH_RATE_WINDOW_SECONDS ?? 60) * 1000,

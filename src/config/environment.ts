@@ -140,6 +140,10 @@ export class EnvironmentVariables {
   LOGIN_FAILURE_WINDOW_SECONDS?: number;
 
   @IsOptional()
+  @IntegerInRange(0, 7 * 24 * 3600)
+  CLEANUP_INTERVAL_SECONDS?: number;
+
+  @IsOptional()
   @IsBooleanString({ message: 'SWAGGER_ENABLED must be true or false' })
   SWAGGER_ENABLED?: string;
 }

@@ -4,6 +4,7 @@ import { CookieSession } from './cookie-session.entity';
 import { PgSessionStore } from './pg-session.store';
 import { SessionMiddleware } from './session.middleware';
 import { SessionsController } from './sessions.controller';
+import { SignInCleanup } from './sign-in-cleanup';
 import { SignInsService } from './sign-ins.service';
 import { TokenLogin } from './token-login.entity';
 import { TokenLoginCache } from './token-login-cache';
@@ -13,7 +14,14 @@ import { TokenLoginActivity } from './token-login-activity';
 @Module({
   imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin])],
   controllers: [SessionsController],
-  providers: [PgSessionStore, SessionMiddleware, SignInsService, TokenLoginCache, TokenLoginActivity],
+  providers: [
+    PgSessionStore,
+    SessionMiddleware,
+    SignInsService,
+    TokenLoginCache,
+    TokenLoginActivity,
+    SignInCleanup,
+  ],
   exports: [PgSessionStore, SignInsService, TokenLoginCache, TokenLoginActivity, TypeOrmModule],
 })
 export class SessionsModule implements NestModule {

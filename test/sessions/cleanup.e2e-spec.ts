@@ -1,0 +1,85 @@
+import { DataSource } from 'typeorm';
+import { SignInCleanup } from '../../src/sessions/sign-in-cleanup';
+import { decodeJwtPart, PASSWORD, sessionLogin, signUp, tokenLogin } from '../support/auth-helpers';
+import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+
+describe('clean-up of expired sign-ins', () => {
+  let ctx: TestContext;
+  let db: DataSource;
+  beforeAll(async () => {
+    ctx = await startAppOnFreshDatabase({ CLEANUP_INTERVAL_SECONDS: '0' });
+    db = ctx.app.get(DataSource);
+  });
+  afterAll(() => ctx.close());
+
+  const count = async (table: string) =>
+    (await db.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
+
+  it('deletes what can no longer be used, keeps what can, and says how much', async () => {
+    const user = await signUp(ctx.http);
+    const live = await sessionLogin(ctx.http, user);
+    const idle = await sessionLogin(ctx.http, user);
+    const over = await sessionLogin(ctx.http, user);
+    const liveToken = await tokenLogin(ctx.http, user);
+    const endedToken = await tokenLogin(ctx.http, user);
+    const revokedToken = await tokenLogin(ctx.http, user);
+    // A spent refresh token of a live login stays: reuse detection needs it.
+    const rotated = await ctx
+      .http()
+      .post('/api/auth/token/refresh')
+      .send({ refreshToken: liveToken.refreshToken })
+      .expect(200);
+    await ctx
+      .http()
+      .post('/api/auth/token')
+      .send({ email: 'locked-out@example.com', password: PASSWORD })
+      .expect(401);
+
+    const sid = (cookie: string) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];
+    const hash = (cookie: string) =>
+      db.query<{ h: string }[]>(`SELECT encode(sha256($1::bytea), 'hex') AS h`, [sid(cookie)]);
+    await db.query(
+      `UPDATE cookie_sessions SET last_used_at = now() - interval '2 hours' WHERE id_hash = $1`,
+      [(await hash(idle.cookie))[0].h],
+    );
+    await db.query(
+      `UPDATE cookie_sessions SET absolute_expires_at = now() - interval '1 second' WHERE id_hash = $1`,
+      [(await hash(over.cookie))[0].h],
+    );
+    await db.query(`UPDATE token_logins SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      decodeJwtPart(endedToken.accessToken, 1).sid,
+    ]);
+    await db.query(`UPDATE token_logins SET revoked_at = now() - interval '1 hour' WHERE id = $1`, [
+      decodeJwtPart(revokedToken.accessToken, 1).sid,
+    ]);
+    await db.query(`UPDATE login_attempts SET window_started_at = now() - interval '1 hour'`);
+
+    const before = { sessions: await count('cookie_sessions'), refresh: await count('refresh_tokens') };
+    const counts = await ctx.app.get(SignInCleanup).run();
+    // Two lockout windows: the failed email's, and the user's own (successful logins open one too).
+    expect(counts).toEqual({ sessions: 2, tokenLogins: 2, loginAttempts: 2 });
+    expect(await count('cookie_sessions')).toBe(before.sessions - 2);
+    expect(await count('refresh_tokens')).toBe(before.refresh - 2); // the two ended logins' tokens
+    expect(await count('login_attempts')).toBe(0);
+
+    await ctx.http().get('/api/auth/me').set('Cookie', live.cookie).expect(200);
+    await ctx
+      .http()
+      .get('/api/auth/me')
+      .set('Authorization', `Bearer ${rotated.body.accessToken}`)
+      .expect(200);
+    // Reuse detection still works on the live login after the clean-up.
+    await ctx
+      .http()
+      .post('/api/auth/token/refresh')
+      .send({ refreshToken: liveToken.refreshToken })
+      .expect(401);
+    await ctx
+      .http()
+      .get('/api/auth/me')
+      .set('Authorization', `Bearer ${rotated.body.accessToken}`)
+      .expect(401);
+
+    expect(await ctx.app.get(SignInCleanup).run()).toEqual({ sessions: 0, tokenLogins: 0, loginAttempts: 0 });
+  });
+});

@@ -58,29 +58,26 @@ export class SignInCleanup implements OnApplicationBootstrap, OnModuleDestroy {
         // An access token can outlive its login's end by nothing, and a revocation by its lifetime.
         const tokenGraceMs = this.config.jwt.accessTokenTtlSeconds * 1000 + 60_000;
         const counts = {
-          sessions: await this.deleteInBatches(
+          sessions: await this.deleteExpired(
             runner,
-            `DELETE FROM cookie_sessions WHERE id_hash IN (
-               SELECT id_hash FROM cookie_sessions
-               WHERE absolute_expires_at < now() OR last_used_at < now() - $1 * interval '1 millisecond'
-               LIMIT ${BATCH})`,
-            [idleMs],
+            'cookie_sessions',
+            'id_hash',
+            "absolute_expires_at < now() OR last_used_at < now() - $1 * interval '1 millisecond'",
+            idleMs,
           ),
-          tokenLogins: await this.deleteInBatches(
+          tokenLogins: await this.deleteExpired(
             runner,
-            `DELETE FROM token_logins WHERE id IN (
-               SELECT id FROM token_logins
-               WHERE expires_at < now() OR revoked_at < now() - $1 * interval '1 millisecond'
-               LIMIT ${BATCH})`,
-            [tokenGraceMs],
+            'token_logins',
+            'id',
+            "expires_at < now() OR revoked_at < now() - $1 * interval '1 millisecond'",
+            tokenGraceMs,
           ),
-          loginAttempts: await this.deleteInBatches(
+          loginAttempts: await this.deleteExpired(
             runner,
-            `DELETE FROM login_attempts WHERE account_key IN (
-               SELECT account_key FROM login_attempts
-               WHERE window_started_at < now() - $1 * interval '1 millisecond'
-               LIMIT ${BATCH})`,
-            [this.config.abuse.loginFailureWindowMs],
+            'login_attempts',
+            'account_key',
+            "window_started_at < now() - $1 * interval '1 millisecond'",
+            this.config.abuse.loginFailureWindowMs,
           ),
         };
         if (counts.sessions || counts.tokenLogins || counts.loginAttempts)
@@ -94,10 +91,18 @@ export class SignInCleanup implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async deleteInBatches(runner: QueryRunner, sql: string, parameters: unknown[]): Promise<number> {
+  /** Deletes the rows of `table` matching `expired` (one interval parameter), a batch at a time. */
+  private async deleteExpired(
+    runner: QueryRunner,
+    table: string,
+    key: string,
+    expired: string,
+    intervalMs: number,
+  ): Promise<number> {
+    const sql = `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${expired} LIMIT ${BATCH})`;
     let total = 0;
     for (;;) {
-      const deleted = (await runner.query(sql, parameters, true)).affected ?? 0;
+      const deleted = (await runner.query(sql, [intervalMs], true)).affected ?? 0;
       total += deleted;
       if (deleted < BATCH) return total;
     }

@@ -10,14 +10,10 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { currentSignIn } from '../sessions/current-sign-in';
-import { AuditService } from '../audit/audit.service';
-import { SignInsService } from '../sessions/sign-ins.service';
 import { UserResponse } from '../users/dto/user.response';
 import type { User } from '../users/user.entity';
 import type { AuthContext } from './auth-context';
 import { AuthService } from './auth.service';
-import { clientInfo } from './client-info';
 import { Auth } from './decorators/auth.decorator';
 import { CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from './decorators/public.decorator';
@@ -40,8 +36,6 @@ export class AuthController {
     private readonly sessions: SessionLoginService,
     private readonly tokens: TokenService,
     private readonly csrf: CsrfService,
-    private readonly signIns: SignInsService,
-    private readonly audit: AuditService,
   ) {}
 
   @Public()
@@ -51,9 +45,7 @@ export class AuthController {
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   @ApiConflictResponse({ description: 'An account with this email already exists' })
   async signup(@Req() req: Request, @Body() body: SignupDto): Promise<UserResponse> {
-    const user = await this.auth.signup(body);
-    await this.audit.record(req, { type: 'signup', userId: user.id });
-    return UserResponse.from(user);
+    return UserResponse.from(await this.auth.signup(body, req));
   }
 
   @Public()
@@ -69,11 +61,6 @@ export class AuthController {
   ): Promise<SessionLoginResponse> {
     const user = req.user as User;
     const csrfToken = await this.sessions.signIn(req, user);
-    await this.audit.record(req, {
-      type: 'login.succeeded',
-      userId: user.id,
-      details: { method: 'session' },
-    });
     return { user: UserResponse.from(user), csrfToken };
   }
 
@@ -82,9 +69,7 @@ export class AuthController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Session destroyed server-side, cookie cleared' })
   async deleteSession(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
-    const userId = req.auth!.user.id;
-    await this.sessions.signOut(req, res);
-    await this.audit.record(req, { type: 'logout', userId, details: { method: 'session' } });
+    await this.sessions.logOut(req, res);
   }
 
   @Public()
@@ -94,11 +79,8 @@ export class AuthController {
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairResponse })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
-  async createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
-    const user = req.user as User;
-    const pair = await this.tokens.issue(user, clientInfo(req));
-    await this.audit.record(req, { type: 'login.succeeded', userId: user.id, details: { method: 'jwt' } });
-    return pair;
+  createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
+    return this.tokens.issue(req.user as User, req);
   }
 
   @Public()
@@ -129,25 +111,15 @@ export class AuthController {
   })
   @ApiBadRequestResponse({ description: 'The new password breaks the password rules' })
   @ApiForbiddenResponse({ description: 'Current password is incorrect' })
-  async changePassword(@Req() req: Request, @Body() body: ChangePasswordDto): Promise<void> {
-    const auth = req.auth!;
-    await this.auth.changePassword(auth.user.id, body.currentPassword, body.newPassword);
-    await this.signIns.revokeAll(auth.user.id, currentSignIn(req));
-    if (auth.method === 'session') await this.sessions.renewId(req);
-    await this.audit.record(req, { type: 'password.changed', userId: auth.user.id });
+  changePassword(@Req() req: Request, @Body() body: ChangePasswordDto): Promise<void> {
+    return this.auth.changePassword(req, body.currentPassword, body.newPassword);
   }
 
   @Post('logout-all')
   @HttpCode(204)
   @ApiNoContentResponse({ description: "Every sign-in of the caller is revoked, the caller's own included" })
-  async logoutAll(
-    @CurrentAuth() auth: AuthContext,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<void> {
-    await this.signIns.revokeAll(auth.user.id);
-    if (auth.method === 'session') await this.sessions.signOut(req, res);
-    await this.audit.record(req, { type: 'signins.revoked_all', userId: auth.user.id });
+  logoutAll(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    return this.auth.logoutEverywhere(req, res);
   }
 
   @Get('me')

@@ -17,7 +17,6 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AuditService } from '../audit/audit.service';
 import { AuthService } from '../auth/auth.service';
 import { Auth } from '../auth/decorators/auth.decorator';
 import { Public } from '../auth/decorators/public.decorator';
@@ -68,7 +67,6 @@ export class PagesController {
     private readonly signIns: SignInsService,
     private readonly users: UsersService,
     private readonly roles: RolesService,
-    private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly policy: PasswordPolicy,
   ) {}
@@ -116,11 +114,6 @@ export class PagesController {
       throw error;
     }
     await this.sessions.signIn(req, user);
-    await this.audit.record(req, {
-      type: 'login.succeeded',
-      userId: user.id,
-      details: { method: 'session' },
-    });
     res.redirect(303, next);
   }
 
@@ -165,14 +158,13 @@ export class PagesController {
     if (Object.keys(errors).length) return retry(400, errors);
     let user: User;
     try {
-      user = await this.auth.signup(value);
+      user = await this.auth.signup(value, req);
     } catch (error) {
       if (error instanceof ConflictException)
         return retry(409, { email: 'An account with this email already exists.' });
       if (error instanceof BadRequestException) return retry(400, { password: messageOf(error) });
       throw error;
     }
-    await this.audit.record(req, { type: 'signup', userId: user.id });
     await this.sessions.signIn(req, user);
     res.redirect(303, '/profile');
   }
@@ -180,9 +172,7 @@ export class PagesController {
   @Auth('session')
   @Post('logout')
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const userId = req.auth!.user.id;
-    await this.sessions.signOut(req, res);
-    await this.audit.record(req, { type: 'logout', userId, details: { method: 'session' } });
+    await this.sessions.logOut(req, res);
     res.redirect(303, '/login');
   }
 
@@ -221,16 +211,13 @@ export class PagesController {
       this.renderProfile(req, res, { values: { name: user.name ?? '' }, errors: fieldErrors }, status);
     if (Object.keys(errors).length) return retry(400, errors);
     try {
-      await this.auth.changePassword(user.id, value.currentPassword, value.newPassword);
+      await this.auth.changePassword(req, value.currentPassword, value.newPassword);
     } catch (error) {
       if (error instanceof ForbiddenException)
         return retry(403, { currentPassword: 'Current password is incorrect.' });
       if (error instanceof BadRequestException) return retry(400, { newPassword: messageOf(error) });
       throw error;
     }
-    await this.signIns.revokeAll(user.id, currentSignIn(req));
-    await this.sessions.renewId(req);
-    await this.audit.record(req, { type: 'password.changed', userId: user.id });
     res.redirect(303, '/profile?status=password-changed');
   }
 
@@ -250,10 +237,7 @@ export class PagesController {
   @Auth('session')
   @Post('sessions/logout-all')
   async logoutEverywhere(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const userId = req.auth!.user.id;
-    await this.signIns.revokeAll(userId);
-    await this.sessions.signOut(req, res);
-    await this.audit.record(req, { type: 'signins.revoked_all', userId });
+    await this.auth.logoutEverywhere(req, res);
     res.redirect(303, '/login');
   }
 
@@ -264,9 +248,7 @@ export class PagesController {
     @Res() res: Response,
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<void> {
-    const userId = req.auth!.user.id;
-    if (await this.signIns.revoke(userId, id))
-      await this.audit.record(req, { type: 'signin.revoked', userId, details: { id } });
+    await this.signIns.revoke(req, id);
     res.redirect(303, '/sessions');
   }
 
@@ -338,30 +320,15 @@ export class PagesController {
     const names = (Array.isArray(roles) ? roles : roles === undefined ? [] : [roles]).filter(
       (role): role is string => typeof role === 'string',
     );
-    await this.adminChange(req, res, async () => {
-      const user = await this.users.setRoles(id, names);
-      await this.audit.record(req, {
-        type: 'roles.changed',
-        userId: id,
-        actorId: req.auth!.user.id,
-        details: { roles: user.roles.map((role) => role.name).sort() },
-      });
-    });
+    await this.adminChange(req, res, () => this.users.setRoles(id, names, req));
   }
 
   private setDisabled(req: Request, res: Response, id: string, disabled: boolean): Promise<void> {
-    return this.adminChange(req, res, async () => {
-      await this.users.setDisabled(id, disabled);
-      await this.audit.record(req, {
-        type: disabled ? 'user.disabled' : 'user.enabled',
-        userId: id,
-        actorId: req.auth!.user.id,
-      });
-    });
+    return this.adminChange(req, res, () => this.users.setDisabled(id, disabled, req));
   }
 
   /** Runs an admin change and returns to the list, keeping the search the admin was on. */
-  private async adminChange(req: Request, res: Response, change: () => Promise<void>): Promise<void> {
+  private async adminChange(req: Request, res: Response, change: () => Promise<unknown>): Promise<void> {
     const q =
       typeof (req.body as { q?: unknown }).q === 'string' ? (req.body as { q: string }).q.slice(0, 254) : '';
     const back = (outcome: Record<string, string>) =>

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service';
 import type { AuthMethod } from '../auth/auth-context';
 import { AppConfig } from '../config/app-config';
 import { InvalidationBus } from '../database/invalidation-bus';
@@ -27,6 +29,7 @@ export class SignInsService {
     private readonly store: PgSessionStore,
     private readonly bus: InvalidationBus,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** The user's live sign-ins, newest first. */
@@ -71,16 +74,15 @@ export class SignInsService {
     ].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
-  /** Ends one of the user's sign-ins by its public id; false when the user has none by that id. */
-  async revoke(userId: string, id: string): Promise<boolean> {
+  /** Ends one of the caller's sign-ins by its public id; false when they have none by that id. */
+  async revoke(req: Request, id: string): Promise<boolean> {
+    const userId = req.auth!.user.id;
     const session = await this.sessions.findOneBy({ userId, publicId: id });
-    if (session) {
-      await this.store.remove(session.idHash);
-      return true;
-    }
-    const login = await this.logins.findOneBy({ userId, id, revokedAt: IsNull() });
-    if (!login) return false;
-    await this.revokeLogins([login.id]);
+    const login = session ? null : await this.logins.findOneBy({ userId, id, revokedAt: IsNull() });
+    if (session) await this.store.remove(session.idHash);
+    else if (login) await this.revokeLogins([login.id]);
+    else return false;
+    await this.audit.record(req, { type: 'signin.revoked', userId, details: { id } });
     return true;
   }
 

@@ -80,18 +80,11 @@ export class UsersController {
   @ApiConflictResponse({ description: LAST_ADMIN })
   async update(
     @Req() req: Request,
-    @CurrentUser() me: User,
     @UserId() id: string,
     @Body() body: UpdateUserDto,
   ): Promise<UserResponse> {
-    const before = await this.users.findByIdOrFail(id);
-    if (body.disabled !== undefined) await this.users.setDisabled(id, body.disabled);
-    if (body.disabled !== undefined && body.disabled !== before.disabled)
-      await this.audit.record(req, {
-        type: body.disabled ? 'user.disabled' : 'user.enabled',
-        userId: id,
-        actorId: me.id,
-      });
+    await this.users.findByIdOrFail(id);
+    if (body.disabled !== undefined) await this.users.setDisabled(id, body.disabled, req);
     if (body.name !== undefined) await this.users.rename(id, body.name);
     return UserResponse.from(await this.users.findByIdOrFail(id));
   }
@@ -102,9 +95,8 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'The account and all its sign-ins are gone' })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: LAST_ADMIN })
-  async delete(@Req() req: Request, @CurrentUser() me: User, @UserId() id: string): Promise<void> {
-    await this.users.delete(id);
-    await this.audit.record(req, { type: 'user.deleted', userId: id, actorId: me.id });
+  async delete(@Req() req: Request, @UserId() id: string): Promise<void> {
+    await this.users.delete(id, req);
   }
 
   @Roles(BuiltInRole.Admin)
@@ -117,18 +109,10 @@ export class UsersController {
   @ApiConflictResponse({ description: LAST_ADMIN })
   async setRoles(
     @Req() req: Request,
-    @CurrentUser() me: User,
     @UserId() id: string,
     @Body() body: SetRolesDto,
   ): Promise<UserResponse> {
-    const user = UserResponse.from(await this.users.setRoles(id, body.roles));
-    await this.audit.record(req, {
-      type: 'roles.changed',
-      userId: id,
-      actorId: me.id,
-      details: { roles: user.roles },
-    });
-    return user;
+    return UserResponse.from(await this.users.setRoles(id, body.roles, req));
   }
 
   @Roles(BuiltInRole.Admin)

@@ -2,6 +2,8 @@ import { BadRequestException, ConflictException, Injectable, NotFoundException }
 import { InjectRepository } from '@nestjs/typeorm';
 import { type EntityManager, Repository } from 'typeorm';
 import { PasswordService } from './password.service';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service';
 import { InvalidationBus } from '../database/invalidation-bus';
 import { isUniqueViolation } from '../database/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
@@ -34,6 +36,7 @@ export class UsersService {
     private readonly passwords: PasswordService,
     private readonly bus: InvalidationBus,
     private readonly signIns: SignInsService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Every account has the `user` role; 409 when the email is taken (checked by the database). */
@@ -109,23 +112,29 @@ export class UsersService {
    * Enables or disables an account. A disabled user is refused at login and on every
    * existing session and token, at once: the sign-ins are revoked too.
    */
-  async setDisabled(id: string, disabled: boolean): Promise<void> {
+  async setDisabled(id: string, disabled: boolean, by?: Request): Promise<void> {
     await this.guardLastAdmin(id, { disabled }, async (manager) => {
       await manager.update(User, { id }, { disabled });
     });
     if (disabled) await this.signIns.revokeAll(id);
+    await this.audit.record(by, {
+      type: disabled ? 'user.disabled' : 'user.enabled',
+      userId: id,
+      actorId: actorOf(by),
+    });
   }
 
   /** Deletes the account; its sign-ins end at once on every instance. */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, by?: Request): Promise<void> {
     await this.guardLastAdmin(id, { deleted: true }, async (manager) => {
       await manager.delete(User, { id });
     });
     await this.signIns.revokeAll(id);
+    await this.audit.record(by, { type: 'user.deleted', userId: id, actorId: actorOf(by) });
   }
 
   /** Replaces the user's roles; `user` is always kept. Unknown names are a 400. */
-  async setRoles(id: string, names: readonly string[]): Promise<User> {
+  async setRoles(id: string, names: readonly string[], by?: Request): Promise<User> {
     const wanted = [...new Set([BuiltInRole.User, ...names])];
     const roles = await this.roles.findByNames(wanted);
     const unknown = wanted.filter((name) => !roles.some((role) => role.name === name));
@@ -136,6 +145,12 @@ export class UsersService {
         'user_roles',
         wanted.map((role) => ({ user_id: id, role_name: role })),
       );
+    });
+    await this.audit.record(by, {
+      type: 'roles.changed',
+      userId: id,
+      actorId: actorOf(by),
+      details: { roles: wanted.sort() },
     });
     return this.findByIdOrFail(id);
   }
@@ -184,4 +199,9 @@ export class UsersService {
       .execute();
     await this.bus.publish([{ kind: 'user', key: userId }]);
   }
+}
+
+/** The admin making a change (for the audit trail), from their request. */
+function actorOf(req: Request | undefined): string | null {
+  return req?.auth?.user.id ?? null;
 }

@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AuditService } from '../../audit/audit.service';
 import { AppConfig } from '../../config/app-config';
 import type { User } from '../../users/user.entity';
 import { clientInfo } from '../client-info';
@@ -13,6 +14,7 @@ export class SessionLoginService {
   constructor(
     private readonly csrf: CsrfService,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -26,7 +28,19 @@ export class SessionLoginService {
     req.session.client = clientInfo(req);
     const csrfToken = this.csrf.token(req, true);
     await promisify(req.session.save.bind(req.session))();
+    await this.audit.record(req, {
+      type: 'login.succeeded',
+      userId: user.id,
+      details: { method: 'session' },
+    });
     return csrfToken;
+  }
+
+  /** The caller signs out of this session. */
+  async logOut(req: Request, res: Response): Promise<void> {
+    const userId = req.session.userId;
+    await this.signOut(req, res);
+    await this.audit.record(req, { type: 'logout', userId, details: { method: 'session' } });
   }
 
   /**

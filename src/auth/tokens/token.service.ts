@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
+import { clientInfo } from '../client-info';
 import { AppConfig } from '../../config/app-config';
 import { SignInsService } from '../../sessions/sign-ins.service';
 import { TokenLogin } from '../../sessions/token-login.entity';
@@ -55,8 +56,9 @@ export class TokenService {
   ) {}
 
   /** A new login for a user whose credentials were just checked. */
-  async issue(user: User, client: ClientInfo): Promise<TokenPairResponse> {
-    return this.dataSource.transaction(async (manager) => {
+  async issue(user: User, req: Request): Promise<TokenPairResponse> {
+    const client = clientInfo(req);
+    const pair = await this.dataSource.transaction(async (manager) => {
       const login = await manager.save(
         manager.create(TokenLogin, {
           userId: user.id,
@@ -69,6 +71,8 @@ export class TokenService {
       await manager.insert(RefreshToken, { tokenHash: hashToken(refreshToken), loginId: login.id });
       return this.pair(user.id, login, refreshToken);
     });
+    await this.audit.record(req, { type: 'login.succeeded', userId: user.id, details: { method: 'jwt' } });
+    return pair;
   }
 
   /** Spends `refreshToken` and returns the next pair of the same login. */

@@ -122,6 +122,34 @@ describe('cookie sessions', () => {
     });
   });
 
+  describe('API requests without a session cookie (express-session skipped)', () => {
+    it('get no cookie and leave no row, even on a route that reads the session', async () => {
+      const sessions = () => ctx.app.get(DataSource).query('SELECT count(*)::int AS n FROM cookie_sessions');
+      const before = await sessions();
+      for (const path of ['/api', '/api/auth/me', '/api/auth/csrf', '/api/sessions']) {
+        const res = await ctx.http().get(path);
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(res.status).toBeLessThan(500);
+      }
+      await ctx.http().delete('/api/auth/session').expect(401);
+      expect(await sessions()).toEqual(before);
+    });
+
+    it('still sign in on the login route however its path is spelled (Express matches it case-insensitively)', async () => {
+      for (const path of ['/API/Auth/Session', '/api/auth/session/']) {
+        const res = await ctx.http().post(path).send({ email: user.email, password: PASSWORD }).expect(200);
+        const cookie = sessionCookie(res.headers['set-cookie']);
+        const me = await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(200);
+        expect(me.body).toMatchObject({ id: user.id, authMethod: 'session' });
+      }
+    });
+
+    it('run it when the cookie is one of several', async () => {
+      const { cookie } = await sessionLogin(ctx.http, user);
+      await ctx.http().get('/api/auth/me').set('Cookie', `theme=dark; ${cookie}; lang=en`).expect(200);
+    });
+  });
+
   describe('session fixation', () => {
     it('never adopts a session id the client brings: a forged or unknown cookie is replaced', async () => {
       const planted = 'sid=s%3Aattacker-chosen-id.c2lnbmF0dXJl';

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { AppConfig } from '../../config/app-config';
 import type { User } from '../../users/user.entity';
+import { SessionMiddleware } from '../../sessions/session.middleware';
 import { clientInfo } from '../client-info';
 import { CsrfService } from './csrf.service';
 import '../../sessions/session-data';
@@ -15,6 +16,7 @@ export class SessionLoginService {
     private readonly csrf: CsrfService,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly sessionMiddleware: SessionMiddleware,
   ) {}
 
   /**
@@ -23,6 +25,7 @@ export class SessionLoginService {
    * Returns the new session's CSRF token.
    */
   async signIn(req: Request, user: User): Promise<string> {
+    await this.sessionMiddleware.ensure(req);
     await promisify(req.session.regenerate.bind(req.session))();
     req.session.userId = user.id;
     req.session.client = clientInfo(req);

@@ -34,8 +34,13 @@ export class PasswordLogin {
     // passport-local reads the credentials from the body.
     req.body = credentials;
     const { error, user } = await runStrategy<User>(this.strategy, req, res);
-    // LocalStrategy refuses wrong credentials by throwing; anything else is a real error.
-    if (error && !(error instanceof UnauthorizedException)) throw error as Error;
+    // LocalStrategy refuses wrong credentials by throwing; anything else (the password
+    // checks are full, the database is down) means the password was not judged: the
+    // attempt does not count against the account.
+    if (error && !(error instanceof UnauthorizedException)) {
+      await this.lockout.release(reservation).catch(() => undefined);
+      throw error as Error;
+    }
     if (!user) {
       const email = normaliseEmail(credentials.email);
       await this.audit.record(req, { type: 'login.failed', details: { email } });

@@ -1,5 +1,5 @@
 import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, persistentDevSecrets } from './app-config';
 
@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       env: 'development',
       port: 3000,
       bcryptCost: 12,
+      bcryptConcurrency: availableParallelism(),
+      bcryptMaxQueue: 64,
       swaggerEnabled: true,
       trustProxy: false,
       corsOrigins: [],

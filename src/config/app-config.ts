@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -49,6 +50,10 @@ export abstract class AppConfig {
   abstract readonly trustProxy: TrustProxy;
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptCost: number;
+  /** bcrypt hashes and compares running at once (the rest wait their turn). */
+  abstract readonly bcryptConcurrency: number;
+  /** Password checks allowed to wait for a turn; beyond that, 503. */
+  abstract readonly bcryptMaxQueue: number;
   /** In characters (code points after NFKC normalisation). */
   abstract readonly passwordMinLength: number;
   abstract readonly swaggerEnabled: boolean;
@@ -194,6 +199,8 @@ export function loadConfig(
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins,
     bcryptCost: env.BCRYPT_COST ?? 12,
+    bcryptConcurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),
+    bcryptMaxQueue: env.BCRYPT_MAX_QUEUE ?? 64,
     swaggerEnabled: env.SWAGGER_ENABLED ? env.SWAGGER_ENABLED === 'true' : !isProduction,
     cleanupIntervalMs: (env.CLEANUP_INTERVAL_SECONDS ?? 600) * 1000,
     abuse: {

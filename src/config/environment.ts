@@ -124,6 +124,14 @@ export class EnvironmentVariables {
   BCRYPT_COST?: number;
 
   @IsOptional()
+  @IntegerInRange(1, 1024)
+  BCRYPT_CONCURRENCY?: number;
+
+  @IsOptional()
+  @IntegerInRange(0, 100_000)
+  BCRYPT_MAX_QUEUE?: number;
+
+  @IsOptional()
   @IntegerInRange(1, 100_000)
   AUTH_RATE_LIMIT?: number;
 

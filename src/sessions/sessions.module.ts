@@ -22,7 +22,14 @@ import { TokenLoginActivity } from './token-login-activity';
     TokenLoginActivity,
     SignInCleanup,
   ],
-  exports: [PgSessionStore, SessionMiddleware, SignInsService, TokenLoginCache, TokenLoginActivity, TypeOrmModule],
+  exports: [
+    PgSessionStore,
+    SessionMiddleware,
+    SignInsService,
+    TokenLoginCache,
+    TokenLoginActivity,
+    TypeOrmModule,
+  ],
 })
 export class SessionsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import * as bcrypt from 'bcrypt';
+import pLimit from 'p-limit';
 import { AppConfig } from '../config/app-config';
 
 /** One canonical form for a password, whatever the keyboard or OS produced (NIST 800-63B). */
@@ -16,19 +17,30 @@ export function normalisePassword(password: string): string {
  * HMAC-SHA-256(PASSWORD_PEPPER, NFKC(password)), 44 base64 characters, and that
  * is what bcrypt hashes: no truncation, and a stolen hash table is useless without
  * the pepper, which lives outside the database.
+ *
+ * At most BCRYPT_CONCURRENCY hashes run at once (default: one per core) and at
+ * most BCRYPT_MAX_QUEUE wait for a turn; more are refused with 503. bcrypt runs on
+ * Node's thread pool: unbounded, a login flood would fill it (4 threads) and put
+ * more CPU-bound threads than cores against the event loop, which then answers
+ * every other request late, and it would queue work without limit.
  */
 @Injectable()
 export class PasswordService {
   private dummyHash?: Promise<string>;
+  private readonly turns: pLimit.Limit;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: AppConfig) {
+    this.turns = pLimit(config.bcryptConcurrency);
+  }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(this.preHash(password), this.config.bcryptCost);
+    const input = this.preHash(password);
+    return this.inTurn(() => bcrypt.hash(input, this.config.bcryptCost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return bcrypt.compare(this.preHash(password), hash);
+    const input = this.preHash(password);
+    return this.inTurn(() => bcrypt.compare(input, hash));
   }
 
   /**
@@ -37,13 +49,22 @@ export class PasswordService {
    */
   async verifyAgainstDummy(password: string): Promise<false> {
     this.dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.config.bcryptCost);
-    await bcrypt.compare(this.preHash(password), await this.dummyHash);
+    await this.verify(password, await this.dummyHash);
     return false;
   }
 
   /** True when the hash was made with another cost than the configured one. */
   needsRehash(hash: string): boolean {
     return bcrypt.getRounds(hash) !== this.config.bcryptCost;
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const { activeCount, pendingCount } = this.turns;
+    if (activeCount + pendingCount >= this.config.bcryptConcurrency + this.config.bcryptMaxQueue)
+      return Promise.reject(
+        new ServiceUnavailableException('Too many password checks in progress; try again shortly'),
+      );
+    return this.turns(work);
   }
 
   private preHash(password: string): string {

@@ -147,3 +147,42 @@ describe('no user enumeration by timing', () => {
     }
   });
 });
+
+describe('password checks under a login flood (BCRYPT_CONCURRENCY, BCRYPT_MAX_QUEUE)', () => {
+  it('refuses checks beyond the queue with 503 + Retry-After, and does not count them against the account', async () => {
+    const ctx = await startAppOnFreshDatabase({
+      BCRYPT_COST: '12',
+      BCRYPT_CONCURRENCY: '1',
+      BCRYPT_MAX_QUEUE: '1',
+      LOGIN_MAX_FAILURES: '5',
+    });
+    try {
+      const user = await signUp(ctx.http);
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          ctx.http().post('/api/auth/token').send({ email: user.email, password: 'wrong password!' }),
+        ),
+      );
+      const statuses = answers.map((res) => res.status).sort();
+      // One check runs, one waits for its turn; the other three are turned away at once.
+      expect(statuses).toEqual([401, 401, 503, 503, 503]);
+      const refused = answers.find((res) => res.status === 503)!;
+      expect(refused.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'Too many password checks in progress; try again shortly',
+      });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // Only the two judged attempts count: three more failures lock, not one.
+      for (let i = 0; i < 3; i++)
+        await ctx
+          .http()
+          .post('/api/auth/token')
+          .send({ email: user.email, password: 'wrong password!' })
+          .expect(401);
+      await ctx.http().post('/api/auth/token').send({ email: user.email, password: PASSWORD }).expect(429);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

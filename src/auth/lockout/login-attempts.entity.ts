@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * Failed logins per account in the current window. The key is the SHA-256 of the
@@ -10,6 +10,8 @@ export class LoginAttempts {
   @PrimaryColumn({ name: 'account_key', type: 'char', length: 64 })
   accountKey!: string;
 
+  /** Indexed for the clean-up: a spray of made-up emails leaves one row each. */
+  @Index()
   @Column({ name: 'window_started_at', type: 'timestamptz' })
   windowStartedAt!: Date;
 

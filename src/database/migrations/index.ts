@@ -2,6 +2,7 @@ import { InitialSchema1795443366013 } from './1795443366013-InitialSchema';
 import { SignIns1795443997298 } from './1795443997298-SignIns';
 import { LoginAttempts1795447707469 } from './1795447707469-LoginAttempts';
 import { AuditEvents1795448381842 } from './1795448381842-AuditEvents';
+import { CleanupIndexes1795453595746 } from './1795453595746-CleanupIndexes';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   SignIns1795443997298,
   LoginAttempts1795447707469,
   AuditEvents1795448381842,
+  CleanupIndexes1795453595746,
 ];

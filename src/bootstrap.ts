@@ -25,6 +25,8 @@ export async function createApp(
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.disable('x-powered-by');
+  // Responses are personal and never cached (no-store): an ETag would be a hash per response for nothing.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   applyHttpSecurity(app, config);
   app.setBaseViewsDir(join(__dirname, 'pages', 'views'));

@@ -42,6 +42,8 @@ describe('security headers and transport', () => {
       .set('Authorization', `Bearer ${token.body.accessToken}`)
       .expect(200);
     expect(me.headers['cache-control']).toBe('no-store');
+    // Nor an ETag: a conditional request must not confirm what a cached copy said.
+    expect(me.headers.etag).toBeUndefined();
     const failed = await ctx
       .http()
       .post('/api/auth/session')

@@ -444,7 +444,7 @@ async function main() {
         largeRatio >= 0.8,
       ),
       row(
-        'cookie `/me` whose session is not in memory (read from PostgreSQL), 1k vs 1M stored',
+        `cookie \`/me\` whose session is not in memory (read from PostgreSQL), ${SAMPLE.toLocaleString('en')} vs ${stored.toLocaleString('en')} stored`,
         `${Math.round(coldSmall)} vs ${Math.round(coldLarge)} req/s`,
         pct(coldLarge / coldSmall),
         '',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Store, type SessionData } from 'express-session';
@@ -19,7 +19,7 @@ interface CachedSession {
 type Callback<T = void> = (error?: unknown, result?: T) => void;
 
 export function hashSessionId(sid: string): string {
-  return createHash('sha256').update(sid).digest('hex');
+  return digest('sha256', sid, 'hex');
 }
 
 /**
@@ -53,11 +53,15 @@ export class PgSessionStore extends Store implements InvalidationListener {
     bus.register(this);
   }
 
+  /**
+   * A live session in memory is answered at once (no promise, no extra tick: this
+   * is on the path of every cookie request); anything else goes through `read`.
+   */
   override get(sid: string, callback: Callback<SessionData | null>): void {
-    void this.read(sid).then(
-      (session) => callback(undefined, session ? (JSON.parse(session.json) as SessionData) : null),
-      callback,
-    );
+    const hash = hashSessionId(sid);
+    const cached = this.cache.peek(hash);
+    if (cached && this.isLive(cached, Date.now())) return callback(undefined, parse(cached));
+    void this.read(hash).then((session) => callback(undefined, session ? parse(session) : null), callback);
   }
 
   override set(sid: string, session: SessionData, callback?: Callback): void {
@@ -68,8 +72,17 @@ export class PgSessionStore extends Store implements InvalidationListener {
     void this.remove(hashSessionId(sid)).then(() => callback?.(), callback);
   }
 
+  /** Records the use in memory; the database hears of it at most once per `touchIntervalMs`. */
   override touch(sid: string, _session: SessionData, callback?: Callback): void {
-    void this.markUsed(hashSessionId(sid)).then(() => callback?.(), callback);
+    const hash = hashSessionId(sid);
+    const now = Date.now();
+    const session = this.cache.peek(hash);
+    if (session) session.lastUsedAt = now;
+    if (session && now - session.lastWrittenAt < this.touchIntervalMs) return callback?.();
+    if (session) session.lastWrittenAt = now;
+    void this.sessions
+      .update({ idHash: hash }, { lastUsedAt: new Date(now) })
+      .then(() => callback?.(), callback);
   }
 
   invalidate({ kind, key }: Invalidation): void {
@@ -81,21 +94,19 @@ export class PgSessionStore extends Store implements InvalidationListener {
     return Promise.resolve();
   }
 
-  private async read(sid: string): Promise<CachedSession | undefined> {
-    const hash = hashSessionId(sid);
-    const now = Date.now();
-    const cached = this.cache.peek(hash);
-    // Looks idle here, but another instance may have used it since: ask the database.
-    const session =
-      cached && now - cached.lastUsedAt <= this.idleMs
-        ? cached
-        : await this.cache.load(hash, () => this.fetch(hash));
+  /** Not in memory, or looks idle here (another instance may have used it since): ask the database. */
+  private async read(hash: string): Promise<CachedSession | undefined> {
+    const session = await this.cache.load(hash, () => this.fetch(hash));
     if (!session) return undefined;
-    if (now >= session.absoluteExpiresAt || now - session.lastUsedAt > this.idleMs) {
+    if (!this.isLive(session, Date.now())) {
       await this.remove(hash);
       return undefined;
     }
     return session;
+  }
+
+  private isLive(session: CachedSession, now: number): boolean {
+    return now < session.absoluteExpiresAt && now - session.lastUsedAt <= this.idleMs;
   }
 
   private async fetch(hash: string): Promise<CachedSession | undefined> {
@@ -142,19 +153,14 @@ export class PgSessionStore extends Store implements InvalidationListener {
     });
   }
 
-  private async markUsed(hash: string): Promise<void> {
-    const now = Date.now();
-    const session = this.cache.peek(hash);
-    if (session) session.lastUsedAt = now;
-    if (session && now - session.lastWrittenAt < this.touchIntervalMs) return;
-    await this.sessions.update({ idHash: hash }, { lastUsedAt: new Date(now) });
-    if (session) session.lastWrittenAt = now;
-  }
-
   /** Ends sessions by hash, on every instance. */
   async remove(...hashes: string[]): Promise<void> {
     if (!hashes.length) return;
     await this.sessions.delete(hashes.map((idHash) => ({ idHash })));
     await this.bus.publish(hashes.map((key) => ({ kind: 'session' as const, key })));
   }
+}
+
+function parse(session: CachedSession): SessionData {
+  return JSON.parse(session.json) as SessionData;
 }

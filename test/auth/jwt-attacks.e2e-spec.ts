@@ -193,6 +193,8 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
   });
 
   describe('tampered tokens', () => {
+    // The genuine token was accepted above, so the service remembers it as verified
+    // (JwtAuthGuard): each of these is a near-copy of it and must still be checked in full.
     const parts = () => genuine.accessToken.split('.');
     it.each<[string, () => string]>([
       [

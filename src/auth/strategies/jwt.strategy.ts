@@ -12,6 +12,9 @@ import { jwtKey } from '../tokens/jwt-key';
 
 export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
 
+/** Where access tokens are read from: the Authorization header only. */
+export const extractAccessToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+
 /**
  * Bearer access tokens: only from the Authorization header, HS256 only, issuer and
  * audience checked; then the login must be live and the subject's, and the user must
@@ -26,7 +29,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly activity: TokenLoginActivity,
   ) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: extractAccessToken,
       // A KeyObject, not the string: jsonwebtoken otherwise tries (and fails) to
       // parse the secret as a public key on every verification.
       secretOrKey: jwtKey(config) as unknown as Buffer,

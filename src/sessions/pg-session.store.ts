@@ -1,5 +1,5 @@
 import { hash as digest } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Store, type SessionData } from 'express-session';
 import { Repository } from 'typeorm';
@@ -34,6 +34,7 @@ export function hashSessionId(sid: string): string {
  */
 @Injectable()
 export class PgSessionStore extends Store implements InvalidationListener {
+  private readonly logger = new Logger(PgSessionStore.name);
   private readonly cache: SyncedCache<CachedSession | undefined>;
   private readonly idleMs: number;
   private readonly absoluteMs: number;
@@ -54,14 +55,23 @@ export class PgSessionStore extends Store implements InvalidationListener {
   }
 
   /**
-   * A live session in memory is answered at once (no promise, no extra tick: this
-   * is on the path of every cookie request); anything else goes through `read`.
+   * Every request with a session cookie reads its session here, so this is also
+   * where its use is recorded (see `markUsed`). A live session in memory is
+   * answered at once: no promise and no extra tick on the path of every cookie
+   * request. Anything else goes through `read`.
    */
   override get(sid: string, callback: Callback<SessionData | null>): void {
     const hash = hashSessionId(sid);
+    const now = Date.now();
     const cached = this.cache.peek(hash);
-    if (cached && this.isLive(cached, Date.now())) return callback(undefined, parse(cached));
-    void this.read(hash).then((session) => callback(undefined, session ? parse(session) : null), callback);
+    if (cached && this.isLive(cached, now)) {
+      this.markUsed(hash, cached, now);
+      return callback(undefined, parse(cached));
+    }
+    void this.read(hash).then((session) => {
+      if (session) this.markUsed(hash, session, Date.now());
+      callback(undefined, session ? parse(session) : null);
+    }, callback);
   }
 
   override set(sid: string, session: SessionData, callback?: Callback): void {
@@ -72,17 +82,22 @@ export class PgSessionStore extends Store implements InvalidationListener {
     void this.remove(hashSessionId(sid)).then(() => callback?.(), callback);
   }
 
-  /** Records the use in memory; the database hears of it at most once per `touchIntervalMs`. */
-  override touch(sid: string, _session: SessionData, callback?: Callback): void {
-    const hash = hashSessionId(sid);
-    const now = Date.now();
-    const session = this.cache.peek(hash);
-    if (session) session.lastUsedAt = now;
-    if (session && now - session.lastWrittenAt < this.touchIntervalMs) return callback?.();
-    if (session) session.lastWrittenAt = now;
-    void this.sessions
+  // No `touch`: express-session would call it at the end of every request, with
+  // one more hash of the session and one more tick before the response is sent.
+  // `get` records the use instead.
+
+  /**
+   * The session is in use: in memory at once; in the database at most once per
+   * `touchIntervalMs`, off the request's path (a failed write only delays the
+   * idle clock of other instances until the next one).
+   */
+  private markUsed(hash: string, session: CachedSession, now: number): void {
+    session.lastUsedAt = now;
+    if (now - session.lastWrittenAt < this.touchIntervalMs) return;
+    session.lastWrittenAt = now;
+    this.sessions
       .update({ idHash: hash }, { lastUsedAt: new Date(now) })
-      .then(() => callback?.(), callback);
+      .catch((error: Error) => this.logger.warn(`Could not record session use: ${error.message}`));
   }
 
   invalidate({ kind, key }: Invalidation): void {

@@ -5,7 +5,7 @@
 // the rounds, and each ratio is the median of the per-round ratios. Prints a
 // markdown table (progress goes to stderr).
 //
-// BENCH_ROUNDS (default 3), BENCH_SECONDS per run (default 5), BENCH_SESSIONS
+// BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 5), BENCH_SESSIONS
 // (default 1000000) and BCRYPT_COST (default 12) change the run.
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ const { dataSourceOptions } = require('../dist/src/database/data-source-options.
 const { loadConfig } = require('../dist/src/config/app-config.js');
 const { SignInCleanup } = require('../dist/src/sessions/sign-in-cleanup.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const STORED_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1_000_000);
 const BCRYPT_COST = Number(process.env.BCRYPT_COST ?? 12);

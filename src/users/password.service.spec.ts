@@ -1,12 +1,17 @@
 import { ServiceUnavailableException } from '@nestjs/common';
-import * as bcrypt from 'bcrypt';
 import { loadConfig } from '../config/app-config';
 import { PasswordService } from './password.service';
 
-jest.mock('bcrypt', () => ({ ...jest.requireActual<typeof bcrypt>('bcrypt'), compare: jest.fn() }));
+const mockCompare = jest.fn<Promise<boolean>, [string, string]>();
+// The worker threads are I/O here: each compare waits until the test finishes it.
+jest.mock('./bcrypt-pool', () => ({
+  BcryptPool: jest
+    .fn()
+    .mockImplementation(() => ({ compare: mockCompare, hash: jest.fn(), close: jest.fn() })),
+}));
 
 describe('PasswordService: bcrypt work in flight', () => {
-  const compare = bcrypt.compare as unknown as jest.Mock<Promise<boolean>, [string, string]>;
+  const compare = mockCompare;
   let running = 0;
   let mostAtOnce = 0;
   let finishers: (() => void)[] = [];

@@ -1,8 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import * as bcrypt from 'bcrypt';
 import pLimit from 'p-limit';
 import { AppConfig } from '../config/app-config';
+import { BcryptPool } from './bcrypt-pool';
 
 /** One canonical form for a password, whatever the keyboard or OS produced (NIST 800-63B). */
 export function normalisePassword(password: string): string {
@@ -18,29 +19,31 @@ export function normalisePassword(password: string): string {
  * is what bcrypt hashes: no truncation, and a stolen hash table is useless without
  * the pepper, which lives outside the database.
  *
- * At most BCRYPT_CONCURRENCY hashes run at once (default: one per core) and at
- * most BCRYPT_MAX_QUEUE wait for a turn; more are refused with 503. bcrypt runs on
- * Node's thread pool: unbounded, a login flood would fill it (4 threads) and put
- * more CPU-bound threads than cores against the event loop, which then answers
+ * At most BCRYPT_CONCURRENCY hashes run at once (default: one per core), on
+ * their own low-priority threads (BcryptPool), and at most BCRYPT_MAX_QUEUE wait
+ * for a turn; more are refused with 503. Unbounded, a login flood would put more
+ * CPU-bound threads than cores against the event loop, which would then answer
  * every other request late, and it would queue work without limit.
  */
 @Injectable()
-export class PasswordService {
+export class PasswordService implements OnModuleDestroy {
   private dummyHash?: Promise<string>;
   private readonly turns: pLimit.Limit;
+  private readonly pool: BcryptPool;
 
   constructor(private readonly config: AppConfig) {
     this.turns = pLimit(config.bcryptConcurrency);
+    this.pool = new BcryptPool(config.bcryptConcurrency);
   }
 
   hash(password: string): Promise<string> {
     const input = this.preHash(password);
-    return this.inTurn(() => bcrypt.hash(input, this.config.bcryptCost));
+    return this.inTurn(() => this.pool.hash(input, this.config.bcryptCost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
     const input = this.preHash(password);
-    return this.inTurn(() => bcrypt.compare(input, hash));
+    return this.inTurn(() => this.pool.compare(input, hash));
   }
 
   /**
@@ -48,7 +51,13 @@ export class PasswordService {
    * an unknown email takes as long as one with a wrong password.
    */
   async verifyAgainstDummy(password: string): Promise<false> {
-    this.dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.config.bcryptCost);
+    // Made once, in turn like any hash; a refusal (queue full) is not remembered.
+    this.dummyHash ??= this.inTurn(() =>
+      this.pool.hash(randomBytes(16).toString('hex'), this.config.bcryptCost),
+    ).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
     await this.verify(password, await this.dummyHash);
     return false;
   }
@@ -56,6 +65,10 @@ export class PasswordService {
   /** True when the hash was made with another cost than the configured one. */
   needsRehash(hash: string): boolean {
     return bcrypt.getRounds(hash) !== this.config.bcryptCost;
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.pool.close();
   }
 
   private inTurn<T>(work: () => Promise<T>): Promise<T> {

@@ -33,6 +33,14 @@ export class TokenLoginCache implements InvalidationListener {
     bus.register(this);
   }
 
+  /**
+   * What memory holds, without a promise (the bearer path asks on every request);
+   * undefined when it holds nothing it can trust: then use `get`.
+   */
+  peek(id: string): LoginState | null | undefined {
+    return this.logins.peek(id);
+  }
+
   /** null: there is no such login. */
   get(id: string): Promise<LoginState | null> {
     return this.logins.get(id, async () => {

@@ -23,6 +23,11 @@ export class UserCache implements InvalidationListener {
     bus.register(this);
   }
 
+  /** What memory holds, without a promise; undefined when it holds nothing it can trust: then use `get`. */
+  peek(id: string): User | null | undefined {
+    return this.users.peek(id);
+  }
+
   /** The user, or null when there is none. Callers must not mutate it. */
   get(id: string): Promise<User | null> {
     return this.users.get(id, () => this.repository.findOneBy({ id }));

@@ -54,7 +54,8 @@ export class AuthenticationGuard implements CanActivate {
   }
 
   private async viaSession(req: Request): Promise<AuthContext> {
-    const user = await this.users.get(req.session.userId!);
+    const userId = req.session.userId!;
+    const user = this.users.peek(userId) ?? (await this.users.get(userId));
     if (!user || user.disabled) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new UnauthorizedException('Session has ended');

@@ -47,10 +47,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   async validate(claims: AccessTokenClaims): Promise<AuthContext> {
     if (!isWellFormed(claims)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     // The login must exist, be the subject's, and be neither revoked nor over.
-    const login = await this.logins.get(claims.sid);
+    const login = this.logins.peek(claims.sid) ?? (await this.logins.get(claims.sid));
     if (!login || login === 'revoked' || login.userId !== claims.sub || login.expiresAt <= Date.now())
       throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
-    const user = await this.users.get(claims.sub);
+    const user = this.users.peek(claims.sub) ?? (await this.users.get(claims.sub));
     if (!user || user.disabled) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     this.activity.touch(claims.sid);
     return { user, method: 'jwt', loginId: claims.sid };

@@ -39,7 +39,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   private readonly idleMs: number;
   private readonly absoluteMs: number;
   /** The idle timeout is precise to this much. */
-  readonly touchIntervalMs: number;
+  private readonly touchIntervalMs: number;
 
   constructor(
     @InjectRepository(CookieSession) private readonly sessions: Repository<CookieSession>,

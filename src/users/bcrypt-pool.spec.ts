@@ -30,6 +30,13 @@ describe('BcryptPool', () => {
     await expect(pool.hash('secret', 4)).resolves.toMatch(/^\$2b\$04\$/);
   });
 
+  it('fails a call in flight when the pool is closed, instead of leaving it hanging', async () => {
+    const pending = pool.hash('secret', 14);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pool.close();
+    await expect(pending).rejects.toThrow('bcrypt worker stopped');
+  });
+
   (process.platform === 'linux' ? it : it.skip)(
     'runs bcrypt below the priority of the event loop, which keeps its own',
     async () => {

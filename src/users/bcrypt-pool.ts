@@ -66,19 +66,22 @@ export class BcryptPool {
     return new Promise((resolve, reject) => {
       const done = (settle: () => void) => {
         worker.off('message', onMessage);
-        worker.off('error', onError);
+        worker.off('error', onGone);
+        worker.off('exit', onGone);
         if (this.all.has(worker)) this.idle.push(worker);
         settle();
       };
       const onMessage = (reply: { result?: string | boolean; error?: string }) =>
         done(() => (reply.error === undefined ? resolve(reply.result!) : reject(new Error(reply.error))));
-      const onError = (error: Error) => {
-        // The thread is gone: forget it, the next call starts a new one.
+      // The thread crashed, or was stopped by close() mid-call: forget it (the next
+      // call starts a new one) and fail this call rather than leave it hanging.
+      const onGone = (error?: unknown) => {
         this.all.delete(worker);
-        done(() => reject(error));
+        done(() => reject(error instanceof Error ? error : new Error('bcrypt worker stopped')));
       };
       worker.on('message', onMessage);
-      worker.on('error', onError);
+      worker.on('error', onGone);
+      worker.on('exit', onGone);
       worker.postMessage(task);
     });
   }

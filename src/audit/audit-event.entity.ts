@@ -5,6 +5,8 @@ export const AUDIT_EVENT_TYPES = [
   'login.succeeded',
   'login.failed',
   'account.locked',
+  'account.unlocked',
+  'reauth.failed',
   'logout',
   'token.refreshed',
   'token.reuse_detected',

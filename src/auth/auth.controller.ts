@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
@@ -41,11 +42,14 @@ export class AuthController {
   @Public()
   @RateLimited('signup')
   @Post('signup')
+  @ApiBody({ type: SignupDto })
   @ApiCreatedResponse({ type: UserResponse })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  @ApiBadRequestResponse({ description: 'Invalid or unknown fields, or a password the rules refuse: every fault listed' })
   @ApiConflictResponse({ description: 'An account with this email already exists' })
-  async signup(@Req() req: Request, @Body() body: SignupDto): Promise<UserResponse> {
-    return UserResponse.from(await this.auth.signup(body, req));
+  // `unknown`, not SignupDto: the global pipe would answer the form's faults before the
+  // password rules could be checked, and the contract wants every failing field named.
+  async signup(@Req() req: Request, @Body() body: unknown): Promise<UserResponse> {
+    return UserResponse.from(await this.auth.signupFromBody(body, req));
   }
 
   @Public()

@@ -10,8 +10,10 @@ import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { PasswordLogin } from './password-login.service';
+import { Reauthentication } from './reauthentication.service';
+import { AccountLockController } from './lockout/account-lock.controller';
 import { AuthenticationGuard } from './guards/authentication.guard';
-import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { ACCESS_TOKEN_TYPE, JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RateLimitGuard } from './guards/rate-limit.guard';
 import { LoginLockout } from './lockout/login-lockout.service';
 import { CsrfService } from './session/csrf.service';
@@ -39,12 +41,13 @@ import { TokenService } from './tokens/token.service';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         secret: jwtKey(config),
-        signOptions: { algorithm: 'HS256' },
+        // RFC 9068: access tokens say what they are, so no other JWT can pass for one.
+        signOptions: { algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } },
         verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
       }),
     }),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, AccountLockController],
   providers: [
     AuthService,
     LocalStrategy,
@@ -55,11 +58,12 @@ import { TokenService } from './tokens/token.service';
     TokenService,
     LoginLockout,
     PasswordLogin,
+    Reauthentication,
     // Registration order is execution order: how often, who the caller is, what they may do.
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [AuthService, TokenService, PasswordLogin, SessionLoginService, CsrfService],
+  exports: [AuthService, TokenService, PasswordLogin, Reauthentication, SessionLoginService, CsrfService],
 })
 export class AuthModule {}

@@ -1,13 +1,13 @@
-import { BadRequestException, ForbiddenException, Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { currentSignIn } from '../sessions/current-sign-in';
-import { SignInsService } from '../sessions/sign-ins.service';
+import { checkBody } from '../common/validation';
 import { PasswordPolicy } from '../users/password-policy';
 import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import type { SignupDto } from './dto/signup.dto';
+import { SignupDto } from './dto/signup.dto';
+import { Reauthentication } from './reauthentication.service';
 import { SessionLoginService } from './session/session-login.service';
 
 @Injectable()
@@ -16,10 +16,28 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
-    private readonly signIns: SignInsService,
+    private readonly reauth: Reauthentication,
     private readonly sessions: SessionLoginService,
     private readonly audit: AuditService,
   ) {}
+
+  /**
+   * A signup body as the API receives it: every fault at once (the form's shape and the
+   * password rules together, so a bad email and a short password are both named), then
+   * the account.
+   */
+  async signupFromBody(body: unknown, req: Request): Promise<User> {
+    const { value, errors } = await checkBody(SignupDto, body);
+    const password = (body as { password?: unknown } | null)?.password;
+    if (typeof password === 'string' && !errors.some((error) => error.property === 'password'))
+      errors.push(
+        ...this.policy
+          .problems(password, 'password', [value.email, value.name])
+          .map((message) => ({ property: 'password', message })),
+      );
+    if (errors.length) throw new BadRequestException(errors.map((error) => error.message));
+    return this.signup(value, req);
+  }
 
   async signup({ email, password, name }: SignupDto, req: Request): Promise<User> {
     this.enforcePolicy(password, 'password', [email, name]);
@@ -29,26 +47,30 @@ export class AuthService {
   }
 
   /**
-   * The caller's password change: 403 when `currentPassword` is wrong, 400 when the
-   * new one breaks the rules. Every other sign-in of the user ends; a cookie
-   * session moves to a new id, a token login stays.
+   * The caller's password change: 403 when `currentPassword` is wrong (which counts
+   * against the account lock: 429 once locked), 400 when the new one breaks the rules.
+   * Every other sign-in of the user ends; a cookie session moves to a new id, a token
+   * login stays.
    */
   async changePassword(req: Request, currentPassword: string, newPassword: string): Promise<void> {
-    const userId = req.auth!.user.id;
-    const user = await this.users.findWithPasswordHash({ id: userId });
-    this.enforcePolicy(newPassword, 'newPassword', [user?.email, user?.name]);
-    if (!user?.passwordHash || !(await this.passwords.verify(currentPassword, user.passwordHash)))
-      throw new ForbiddenException('Current password is incorrect');
-    await this.users.setPassword(userId, newPassword);
-    await this.signIns.revokeAll(userId, currentSignIn(req));
-    if (req.auth!.method === 'session') await this.sessions.renewId(req);
-    await this.audit.record(req, { type: 'password.changed', userId });
+    const auth = req.auth!;
+    const user = await this.users.findWithPasswordHash({ id: auth.user.id });
+    if (!user) throw new UnauthorizedException('Session has ended');
+    this.enforcePolicy(newPassword, 'newPassword', [user.email, user.name]);
+    await this.reauth.confirmPassword(req, user, currentPassword, 'password.change');
+    const version = await this.users.changePassword(
+      user.id,
+      newPassword,
+      auth.method === 'jwt' ? auth.loginId : undefined,
+    );
+    if (auth.method === 'session') await this.sessions.renewId(req, version);
+    await this.audit.record(req, { type: 'password.changed', userId: user.id });
   }
 
   /** Ends every sign-in of the caller, their own included. */
   async logoutEverywhere(req: Request, res: Response): Promise<void> {
     const { user, method } = req.auth!;
-    await this.signIns.revokeAll(user.id);
+    await this.users.endAllSignIns(user.id);
     if (method === 'session') await this.sessions.signOut(req, res);
     await this.audit.record(req, { type: 'signins.revoked_all', userId: user.id });
   }
@@ -56,7 +78,8 @@ export class AuthService {
   /**
    * The user whose credentials these are, or null. Unknown email, wrong password
    * and disabled account look the same from outside, and take the same time: an
-   * unknown email still spends one bcrypt compare.
+   * unknown email still spends one bcrypt compare. The user comes with the
+   * credential version this check read: a sign-in is created only while it is current.
    */
   async validateCredentials(email: string, password: string): Promise<User | null> {
     const user = await this.users.findWithPasswordHash({ email });
@@ -64,7 +87,7 @@ export class AuthService {
     const valid = await this.passwords.verify(password, user.passwordHash);
     if (!valid || user.disabled) return null;
     // BCRYPT_COST changed since this hash was made: the password is at hand, upgrade it.
-    if (this.passwords.needsRehash(user.passwordHash)) await this.users.setPassword(user.id, password);
+    if (this.passwords.needsRehash(user.passwordHash)) await this.users.rehashPassword(user.id, password);
     delete user.passwordHash;
     return user;
   }

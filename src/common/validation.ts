@@ -4,6 +4,8 @@ import {
   ValidationPipe,
   type ValidationPipeOptions,
 } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 
 /**
  * Unknown properties are rejected (no mass assignment), every failing field is
@@ -55,4 +57,31 @@ export const validationPipe = new StrictValidationPipe(VALIDATION_OPTIONS);
 /** Validates a body where pipes do not run yet (in a guard). Throws the same 400. */
 export function validateBody<T>(type: new () => T, body: unknown): Promise<T> {
   return validationPipe.transform(body ?? {}, { type: 'body', metatype: type }) as Promise<T>;
+}
+
+export interface FieldError {
+  property: string;
+  message: string;
+}
+
+/**
+ * Validates a body exactly as the global pipe would, but hands back the faults per
+ * field instead of throwing, so that a service can add its own (the password rules)
+ * and answer them all in one 400. A body that is not an object gets the pipe's 400.
+ */
+export async function checkBody<T extends object>(
+  type: new () => T,
+  body: unknown,
+): Promise<{ value: T; errors: FieldError[] }> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { value: await validateBody(type, body), errors: [] };
+  }
+  const fault = findFault(body, 0);
+  if (fault) throw new BadRequestException([fault]);
+  const value = plainToInstance(type, body);
+  const failures = await validate(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const errors = failures.flatMap((failure) =>
+    Object.values(failure.constraints ?? {}).map((message) => ({ property: failure.property, message })),
+  );
+  return { value, errors };
 }

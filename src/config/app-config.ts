@@ -20,7 +20,15 @@ export abstract class AppConfig {
     readonly url?: string;
     readonly embeddedDir: string;
     readonly poolSize: number;
+    /** A query unanswered this long fails (503 to the client) instead of hanging. */
+    readonly queryTimeoutMs: number;
   };
+  abstract readonly invalidation: {
+    /** The feed is dead once it has not proven itself alive for this long: caches are bypassed. */
+    readonly feedTimeoutMs: number;
+  };
+  /** No cached session, token login or user is trusted longer than this, notification or not. */
+  abstract readonly cacheMaxAgeMs: number;
   abstract readonly secrets: {
     readonly session: string;
     readonly jwt: string;
@@ -45,8 +53,15 @@ export abstract class AppConfig {
     readonly accessTokenTtlSeconds: number;
     /** A token login (one refresh-token family) ends this long after sign-in. */
     readonly loginTtlSeconds: number;
+    /** ...and once it has not been used (refreshed, or its access tokens used) for this long. */
+    readonly loginIdleTimeoutSeconds: number;
   };
-  abstract readonly admin?: { readonly email: string; readonly password: string };
+  abstract readonly admin?: {
+    readonly email: string;
+    readonly password: string;
+    /** Promote an account that already exists (else the start stops). */
+    readonly promoteExisting: boolean;
+  };
   abstract readonly trustProxy: TrustProxy;
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptCost: number;
@@ -66,6 +81,8 @@ export abstract class AppConfig {
     /** Failed logins on one account (either method) before it is locked until its window ends. */
     readonly maxLoginFailures: number;
     readonly loginFailureWindowMs: number;
+    /** Failures on one account within a day before it stays locked until that day ends (or an admin unlocks it). */
+    readonly maxDailyLoginFailures: number;
   };
 }
 
@@ -158,7 +175,17 @@ export function loadConfig(
   for (const origin of corsOrigins) {
     if (!isOrigin(origin))
       problems.push(`CORS_ORIGINS entry "${origin}" must be an origin such as https://app.example.com`);
+    else if (isProduction && !isSecureOrigin(origin))
+      problems.push(
+        `CORS_ORIGINS entry "${origin}" is plain http: in production only https:// origins (or localhost) may call with credentials`,
+      );
   }
+  // `true` trusts every X-Forwarded-For hop, so any client can choose its own address
+  // (and with it its per-IP throttle budget).
+  if (isProduction && env.TRUST_PROXY === 'true')
+    problems.push(
+      'TRUST_PROXY=true trusts any X-Forwarded-For a client sends: in production set the number of proxy hops (e.g. 1) or their addresses (e.g. loopback, 10.0.0.0/8)',
+    );
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -171,7 +198,10 @@ export function loadConfig(
       url: env.DATABASE_URL,
       embeddedDir: resolve(env.EMBEDDED_POSTGRES_DIR ?? '.data/postgres'),
       poolSize: env.DATABASE_POOL_SIZE ?? 10,
+      queryTimeoutMs: (env.DATABASE_QUERY_TIMEOUT_SECONDS ?? 10) * 1000,
     },
+    invalidation: { feedTimeoutMs: (env.INVALIDATION_FEED_TIMEOUT_SECONDS ?? 5) * 1000 },
+    cacheMaxAgeMs: (env.CACHE_MAX_AGE_SECONDS ?? 60) * 1000,
     secrets: {
       session: sessionSecret,
       jwt: jwtSecret,
@@ -191,10 +221,15 @@ export function loadConfig(
       audience: env.JWT_AUDIENCE ?? 'nest-auth-service',
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS ?? 15 * 60,
       loginTtlSeconds: env.TOKEN_LOGIN_TTL_SECONDS ?? 30 * 24 * 3600,
+      loginIdleTimeoutSeconds: env.TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS ?? 7 * 24 * 3600,
     },
     admin:
       env.ADMIN_EMAIL && env.ADMIN_PASSWORD
-        ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+        ? {
+            email: env.ADMIN_EMAIL,
+            password: env.ADMIN_PASSWORD,
+            promoteExisting: env.ADMIN_PROMOTE_EXISTING === 'true',
+          }
         : undefined,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins,
@@ -208,6 +243,7 @@ export function loadConfig(
       rateWindowMs: (env.AUTH_RATE_WINDOW_SECONDS ?? 60) * 1000,
       maxLoginFailures: env.LOGIN_MAX_FAILURES ?? 10,
       loginFailureWindowMs: (env.LOGIN_FAILURE_WINDOW_SECONDS ?? 15 * 60) * 1000,
+      maxDailyLoginFailures: env.LOGIN_MAX_DAILY_FAILURES ?? 100,
     },
   };
 }
@@ -219,6 +255,12 @@ function isOrigin(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** http:// is acceptable only for the machine itself (a developer's front end). */
+function isSecureOrigin(origin: string): boolean {
+  const { protocol, hostname } = new URL(origin);
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 }
 
 /** Express "trust proxy": unset or "false" trusts nothing, so X-Forwarded-For is ignored. */

@@ -57,6 +57,18 @@ export class EnvironmentVariables {
   DATABASE_POOL_SIZE?: number;
 
   @IsOptional()
+  @IntegerInRange(1, 600)
+  DATABASE_QUERY_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 60)
+  INVALIDATION_FEED_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 86_400)
+  CACHE_MAX_AGE_SECONDS?: number;
+
+  @IsOptional()
   @IsString()
   SESSION_SECRET?: string;
 
@@ -95,6 +107,10 @@ export class EnvironmentVariables {
   TOKEN_LOGIN_TTL_SECONDS?: number;
 
   @IsOptional()
+  @IntegerInRange(1, 365 * 24 * 3600)
+  TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
   @Matches(/^\S{1,200}$/, { message: 'JWT_ISSUER must be 1-200 characters without spaces' })
   JWT_ISSUER?: string;
 
@@ -110,6 +126,10 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters long' })
   ADMIN_PASSWORD?: string;
+
+  @IsOptional()
+  @IsBooleanString({ message: 'ADMIN_PROMOTE_EXISTING must be true or false' })
+  ADMIN_PROMOTE_EXISTING?: string;
 
   @IsOptional()
   @IsString()
@@ -146,6 +166,10 @@ export class EnvironmentVariables {
   @IsOptional()
   @IntegerInRange(1, 7 * 24 * 3600)
   LOGIN_FAILURE_WINDOW_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 100_000)
+  LOGIN_MAX_DAILY_FAILURES?: number;
 
   @IsOptional()
   @IntegerInRange(0, 7 * 24 * 3600)

@@ -13,8 +13,17 @@ export const entities = [User, Role, CookieSession, TokenLogin, RefreshToken, Lo
 /**
  * One definition of the connection, shared by the app, the tests and `ormconfig.ts`
  * (the TypeORM CLI). The schema comes only from migrations: `synchronize` stays off.
+ *
+ * `queryTimeoutMs` (the app's request pool) fails a query that gets no answer, so a
+ * request waits a bounded time and answers 503 when the database, or the network to
+ * it, goes silent; TCP keepalive lets the kernel notice dead connections too.
+ * Migrations and the CLI run without it: a migration may legitimately take long.
  */
-export function dataSourceOptions(url: string, poolSize = 10): PostgresDataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  poolSize = 10,
+  queryTimeoutMs?: number,
+): PostgresDataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -26,6 +35,6 @@ export function dataSourceOptions(url: string, poolSize = 10): PostgresDataSourc
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     connectTimeoutMS: 5000,
-    extra: { max: poolSize },
+    extra: { max: poolSize, keepAlive: true, ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}) },
   };
 }

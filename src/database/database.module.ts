@@ -17,13 +17,19 @@ const MIGRATION_LOCK_KEY = 7_231_004_512;
       inject: [AppConfig],
       useFactory: ({ database }: AppConfig) => {
         if (!database.url) throw new Error('No database URL: start the embedded PostgreSQL first');
-        return dataSourceOptions(database.url, database.poolSize);
+        return dataSourceOptions(database.url, database.poolSize, database.queryTimeoutMs);
       },
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
-        const applied = await runMigrations(dataSource);
-        if (applied.length) new Logger('Migrations').log(`Applied ${applied.join(', ')}`);
-        return dataSource;
+        // Migrations on a connection of their own, without the requests' query timeout.
+        const { url } = options as { url: string };
+        const migrator = await new DataSource(dataSourceOptions(url, 2)).initialize();
+        try {
+          const applied = await runMigrations(migrator);
+          if (applied.length) new Logger('Migrations').log(`Applied ${applied.join(', ')}`);
+        } finally {
+          await migrator.destroy();
+        }
+        return new DataSource(options!).initialize();
       },
     }),
   ],

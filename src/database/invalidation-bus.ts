@@ -19,29 +19,55 @@ export interface InvalidationListener {
   resync(): Promise<void>;
 }
 
+/** A transaction whose invalidations are announced at commit. */
+export interface PublishingTransaction {
+  manager: EntityManager;
+  publish(invalidations: Invalidation[]): Promise<void>;
+}
+
 /**
  * Keeps the in-memory caches of every instance consistent: a change is published
- * with PostgreSQL NOTIFY (delivered at commit) and applied locally at once, so the
- * instance that made it never serves the old state, and the others drop it within
- * milliseconds. While the LISTEN connection is down, `live` is false and the
- * caches must go to the database instead.
+ * with PostgreSQL NOTIFY (delivered at commit) and applied locally, so the instance
+ * that made it never serves the old state, and the others drop it within
+ * milliseconds.
  *
- * Hand-written because no maintained library does LISTEN with reconnects and a
- * "you may have missed events" signal on top of an existing TypeORM setup.
+ * The caches may be trusted only while `live`: the LISTEN connection is up, was
+ * resynchronised after it (re)connected, and has proven itself within the last
+ * INVALIDATION_FEED_TIMEOUT_SECONDS. A connection can die without a word (a NAT or
+ * load balancer forgetting the flow, a failover leaving a half-open socket), so it
+ * must keep proving it: a heartbeat query on that very connection several times
+ * per timeout (and TCP keepalive underneath). Without an answer in time the feed is
+ * dead, `live` turns false by itself (whatever the timers do), the connection is
+ * dropped and a new one is made, resynchronised, and only then trusted again.
+ *
+ * Hand-written because no maintained library does LISTEN with reconnects, liveness
+ * and a "you may have missed events" signal on top of an existing TypeORM setup.
  */
 @Injectable()
 export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(InvalidationBus.name);
   private readonly listeners: InvalidationListener[] = [];
+  private readonly timeoutMs: number;
+  /** The LISTEN connection once it is resynchronised; undefined while connecting or down. */
   private client?: Client;
+  /** When the current connection last answered (Date.now()). */
+  private provenAt = 0;
+  private heartbeat?: NodeJS.Timeout;
+  private beating = false;
   private stopped = false;
   private reconnectTimer?: NodeJS.Timeout;
-  live = false;
 
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.timeoutMs = config.invalidation.feedTimeoutMs;
+  }
+
+  /** True while no change from another instance can have been missed. */
+  get live(): boolean {
+    return this.client !== undefined && Date.now() - this.provenAt < this.timeoutMs;
+  }
 
   register(listener: InvalidationListener): void {
     this.listeners.push(listener);
@@ -53,11 +79,33 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     manager: EntityManager = this.dataSource.manager,
   ): Promise<void> {
     if (!invalidations.length) return;
-    for (const invalidation of invalidations) this.apply(invalidation);
+    this.applyAll(invalidations);
     // One notification per change keeps each payload far below NOTIFY's 8000-byte limit.
     for (const invalidation of invalidations) {
       await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(invalidation)]);
     }
+  }
+
+  /**
+   * Runs `work` in a transaction; what it publishes is applied locally at once, announced
+   * at commit, and applied locally again after the commit. The second pass matters: a
+   * request that read the old rows between the first pass and the commit may have cached
+   * them, and nothing else would drop them on this instance until its own notification
+   * came back.
+   */
+  async transaction<T>(work: (tx: PublishingTransaction) => Promise<T>): Promise<T> {
+    const published: Invalidation[] = [];
+    const result = await this.dataSource.transaction((manager) =>
+      work({
+        manager,
+        publish: (invalidations) => {
+          published.push(...invalidations);
+          return this.publish(invalidations, manager);
+        },
+      }),
+    );
+    this.applyAll(published);
+    return result;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -67,12 +115,20 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
-    this.live = false;
-    await this.client?.end().catch(() => undefined);
+    const client = this.client;
+    this.drop();
+    await client?.end().catch(() => undefined);
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.config.database.url, connectionTimeoutMillis: 5000 });
+    const client = new Client({
+      connectionString: this.config.database.url,
+      connectionTimeoutMillis: Math.max(this.timeoutMs, 2000),
+      // A query (LISTEN, a heartbeat) unanswered for a whole timeout means the feed is dead.
+      query_timeout: this.timeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: this.timeoutMs,
+    });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       try {
@@ -81,33 +137,68 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
         this.logger.warn('Ignored a malformed invalidation message');
       }
     });
-    client.on('error', () => this.lost(client));
-    client.on('end', () => this.lost(client));
+    let current = false;
+    const lost = (reason: string) => {
+      if (current) this.lost(client, reason);
+    };
+    client.on('error', (error) => lost(error.message));
+    client.on('end', () => lost('connection closed'));
     try {
       await client.connect();
-      if (this.stopped) {
-        await client.end();
-        return;
-      }
       await client.query(`LISTEN ${CHANNEL}`);
-      this.client = client;
-      // Anything published before LISTEN took effect is covered by the resync.
+      if (this.stopped) throw new Error('shutting down');
+      // Anything published before LISTEN took effect is covered by the resync. The
+      // connection must still be there afterwards: if it died meanwhile, the events
+      // it missed are not covered, and the next connection will resync again.
       await Promise.all(this.listeners.map((listener) => listener.resync()));
-      this.live = true;
+      await client.query('SELECT 1');
+      if (this.stopped) throw new Error('shutting down');
+      current = true;
+      this.client = client;
+      this.provenAt = Date.now();
+      this.heartbeat = setInterval(() => this.beat(client), Math.max(100, this.timeoutMs / 5)).unref();
     } catch (error) {
-      await client.end().catch(() => undefined);
-      if (this.client === client) this.client = undefined;
-      this.logger.warn(`Invalidation feed unavailable (${(error as Error).message}); retrying`);
+      destroy(client);
+      if (this.stopped) return;
+      this.logger.warn(`Invalidation feed unavailable (${(error as Error).message}); caches bypassed, retrying`);
       this.scheduleReconnect();
     }
   }
 
-  private lost(client: Client): void {
+  /** Asks the connection to prove itself; declares it dead when its last proof is too old. */
+  private beat(client: Client): void {
     if (this.client !== client) return;
-    this.client = undefined;
-    this.live = false;
-    if (!this.stopped) this.logger.warn('Invalidation feed lost; caches bypassed until it is back');
+    if (Date.now() - this.provenAt >= this.timeoutMs) {
+      this.lost(client, `no answer for ${this.timeoutMs} ms`);
+      return;
+    }
+    if (this.beating) return;
+    this.beating = true;
+    client.query('SELECT 1').then(
+      () => {
+        this.beating = false;
+        if (this.client === client) this.provenAt = Date.now();
+      },
+      (error: Error) => {
+        this.beating = false;
+        this.lost(client, error.message);
+      },
+    );
+  }
+
+  private lost(client: Client, reason: string): void {
+    if (this.client !== client) return;
+    this.drop();
+    destroy(client);
+    if (this.stopped) return;
+    this.logger.warn(`Invalidation feed lost (${reason}); caches bypassed until it is back`);
     this.scheduleReconnect();
+  }
+
+  private drop(): void {
+    this.client = undefined;
+    this.beating = false;
+    clearInterval(this.heartbeat);
   }
 
   private scheduleReconnect(): void {
@@ -118,7 +209,20 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     }, RECONNECT_DELAY_MS).unref();
   }
 
+  private applyAll(invalidations: Invalidation[]): void {
+    for (const invalidation of invalidations) this.apply(invalidation);
+  }
+
   private apply(invalidation: Invalidation): void {
     for (const listener of this.listeners) listener.invalidate(invalidation);
   }
+}
+
+/**
+ * Closes a connection that may be frozen: `end()` alone would wait for an answer that
+ * never comes, so the socket is destroyed as well.
+ */
+function destroy(client: Client): void {
+  void client.end().catch(() => undefined);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

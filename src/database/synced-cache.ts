@@ -1,27 +1,40 @@
 import { BoundedMap } from '../common/bounded-map';
 import type { InvalidationBus } from './invalidation-bus';
 
+interface Entry<V> {
+  value: V;
+  /** Date.now() when it was read or written. */
+  storedAt: number;
+}
+
 /**
  * A read-through cache that is only trusted while the InvalidationBus is live (so
- * no change from another instance can have been missed), bounded in size, and
- * never keeps a value read before an invalidation that raced the read.
+ * no change from another instance can have been missed), bounded in size, never
+ * trusting an entry older than `maxAgeMs` (a backstop should a notification be
+ * lost), and never keeping a value read before an invalidation that raced the read.
  * `undefined` from a loader means "nothing to keep" and is not cached.
  */
 export class SyncedCache<V> {
-  private readonly entries: BoundedMap<string, V>;
+  private readonly entries: BoundedMap<string, Entry<V>>;
   /** Bumped by every change, so a load that raced one is not kept. */
   private generation = 0;
 
   constructor(
     private readonly bus: InvalidationBus,
     capacity: number,
+    private readonly maxAgeMs: number,
   ) {
     this.entries = new BoundedMap(capacity);
   }
 
   /** The cached value, when the cache can be trusted. */
   peek(key: string): V | undefined {
-    return this.bus.live ? this.entries.get(key) : undefined;
+    if (!this.bus.live) return undefined;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (Date.now() - entry.storedAt < this.maxAgeMs) return entry.value;
+    this.entries.delete(key);
+    return undefined;
   }
 
   /** The cached value, or the loaded one. */
@@ -33,14 +46,17 @@ export class SyncedCache<V> {
   /** Always loads, and keeps the result unless a change raced the load. */
   async load(key: string, load: () => Promise<V>): Promise<V> {
     const generation = this.generation;
+    const startedAt = Date.now();
     const value = await load();
-    if (value !== undefined && this.bus.live && generation === this.generation) this.entries.set(key, value);
+    // Aged from when the read began: the database may have changed since.
+    if (value !== undefined && this.bus.live && generation === this.generation)
+      this.entries.set(key, { value, storedAt: startedAt });
     return value;
   }
 
   set(key: string, value: V): void {
     this.generation++;
-    this.entries.set(key, value);
+    this.entries.set(key, { value, storedAt: Date.now() });
   }
 
   delete(key: string): void {
@@ -51,5 +67,10 @@ export class SyncedCache<V> {
   clear(): void {
     this.generation++;
     this.entries.clear();
+  }
+
+  /** Entries held, trusted or not. */
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -18,6 +18,17 @@ interface CachedSession {
 
 type Callback<T = void> = (error?: unknown, result?: T) => void;
 
+/**
+ * The user's credential version moved on (password change, logout everywhere, revoke-all,
+ * disable) after the sign-in read it: the session is not created.
+ */
+export class StaleCredentialsError extends Error {
+  constructor() {
+    super('The credentials this sign-in was checked against have changed');
+    this.name = 'StaleCredentialsError';
+  }
+}
+
 export function hashSessionId(sid: string): string {
   return digest('sha256', sid, 'hex');
 }
@@ -50,7 +61,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
     this.idleMs = config.session.idleTimeoutMs;
     this.absoluteMs = config.session.absoluteTimeoutMs;
     this.touchIntervalMs = Math.min(60_000, this.idleMs / 4);
-    this.cache = new SyncedCache(bus, 200_000);
+    this.cache = new SyncedCache(bus, 200_000, config.cacheMaxAgeMs);
     bus.register(this);
   }
 
@@ -135,28 +146,40 @@ export class PgSessionStore extends Store implements InvalidationListener {
     };
   }
 
+  /**
+   * Stores a signed-in session, only while the credential version its sign-in read is
+   * still the user's: the user's row is share-locked, so a change that bumps the
+   * version either waits for this insert (and then revokes it) or is seen by it.
+   * A session without a user is never stored: nothing is written for an anonymous visitor.
+   */
   private async save(sid: string, data: SessionData): Promise<void> {
+    if (!data.userId) return;
     const hash = hashSessionId(sid);
     const json = JSON.stringify(data);
     const rows = await this.sessions.query<
       { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
     >(
-      `INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
-       VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')
+      `WITH account AS (
+         SELECT id FROM users WHERE id = $2 AND credential_version = $7 FOR SHARE
+       )
+       INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
+       SELECT $1, account.id, $3, $4, $5, now() + $6 * interval '1 millisecond' FROM account
        ON CONFLICT (id_hash) DO UPDATE
          SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
              user_agent = excluded.user_agent, last_used_at = now()
        RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
       [
         hash,
-        data.userId ?? null,
+        data.userId,
         json,
         data.client?.ip ?? null,
         data.client?.userAgent ?? null,
         this.absoluteMs,
+        data.credentialVersion ?? 0,
       ],
     );
     const row = rows[0];
+    if (!row) throw new StaleCredentialsError();
     // Another instance may hold the old contents; a brand-new session is nobody's yet.
     if (!row.inserted) await this.bus.publish([{ kind: 'session', key: hash }]);
     const lastUsedAt = new Date(row.last_used_at).getTime();
@@ -166,6 +189,11 @@ export class PgSessionStore extends Store implements InvalidationListener {
       lastWrittenAt: lastUsedAt,
       absoluteExpiresAt: new Date(row.absolute_expires_at).getTime(),
     });
+  }
+
+  /** Sessions held in memory. */
+  get size(): number {
+    return this.cache.size;
   }
 
   /** Ends sessions by hash, on every instance. */

@@ -4,6 +4,8 @@ declare module 'express-session' {
   interface SessionData {
     /** Set at sign-in; an anonymous session has none. */
     userId?: string;
+    /** The user's credential version the sign-in read; the session is over once it is not current. */
+    credentialVersion?: number;
     /** Where the sign-in came from, shown in the list of sign-ins. */
     client?: { ip: string | null; userAgent: string | null };
   }

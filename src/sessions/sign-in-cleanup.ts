@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { DAY_MS } from '../auth/lockout/login-lockout.service';
 import { AppConfig } from '../config/app-config';
 
 /** Any constant shared by every instance: one clean-up at a time across them. */
@@ -17,7 +18,8 @@ export interface CleanupCounts {
  * Deletes what can no longer be used, so the tables do not grow forever: cookie
  * sessions past their idle or absolute timeout, token logins (with their refresh
  * tokens, spent ones included) once they have ended and no access token of theirs
- * can still be alive, and lockout windows that have closed. Spent refresh tokens
+ * can still be alive (past their lifetime, revoked, or idle), and lockout rows whose
+ * short and day windows have both closed. Spent refresh tokens
  * stay as long as their login, because reuse detection needs them.
  *
  * Runs every CLEANUP_INTERVAL_SECONDS on each instance, in batches (short locks),
@@ -69,15 +71,19 @@ export class SignInCleanup implements OnApplicationBootstrap, OnModuleDestroy {
             runner,
             'token_logins',
             'id',
-            "expires_at < now() OR revoked_at < now() - $1 * interval '1 millisecond'",
+            "expires_at < now() OR revoked_at < now() - $1 * interval '1 millisecond' OR last_used_at < now() - $2 * interval '1 millisecond'",
             tokenGraceMs,
+            // Idle logins: no access token of theirs can be alive after the idle timeout plus its lifetime.
+            this.config.jwt.loginIdleTimeoutSeconds * 1000 + tokenGraceMs,
           ),
+          // Both windows closed: the day cap outlives the short window.
           loginAttempts: await this.deleteExpired(
             runner,
             'login_attempts',
             'account_key',
-            "window_started_at < now() - $1 * interval '1 millisecond'",
+            "day_started_at < now() - $2 * interval '1 millisecond' AND window_started_at < now() - $1 * interval '1 millisecond'",
             this.config.abuse.loginFailureWindowMs,
+            DAY_MS,
           ),
         };
         if (counts.sessions || counts.tokenLogins || counts.loginAttempts)
@@ -91,18 +97,18 @@ export class SignInCleanup implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Deletes the rows of `table` matching `expired` (one interval parameter), a batch at a time. */
+  /** Deletes the rows of `table` matching `expired` (with its interval parameters), a batch at a time. */
   private async deleteExpired(
     runner: QueryRunner,
     table: string,
     key: string,
     expired: string,
-    intervalMs: number,
+    ...intervalsMs: number[]
   ): Promise<number> {
     const sql = `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${expired} LIMIT ${BATCH})`;
     let total = 0;
     for (;;) {
-      const deleted = (await runner.query(sql, [intervalMs], true)).affected ?? 0;
+      const deleted = (await runner.query(sql, intervalsMs, true)).affected ?? 0;
       total += deleted;
       if (deleted < BATCH) return total;
     }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, IsNull, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import type { AuthMethod } from '../auth/auth-context';
 import { AppConfig } from '../config/app-config';
-import { InvalidationBus } from '../database/invalidation-bus';
+import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import { CookieSession } from './cookie-session.entity';
 import type { SignInResponse } from './dto/sign-in.response';
 import { PgSessionStore } from './pg-session.store';
@@ -23,7 +23,6 @@ export interface CurrentSignIn {
 @Injectable()
 export class SignInsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(CookieSession) private readonly sessions: Repository<CookieSession>,
     @InjectRepository(TokenLogin) private readonly logins: Repository<TokenLogin>,
     private readonly store: PgSessionStore,
@@ -46,6 +45,9 @@ export class SignInsService {
       .where('l.user_id = :userId', { userId })
       .andWhere('l.revoked_at IS NULL')
       .andWhere('l.expires_at > now()')
+      .andWhere(`l.last_used_at > now() - :loginIdleSeconds * interval '1 second'`, {
+        loginIdleSeconds: this.config.jwt.loginIdleTimeoutSeconds,
+      })
       .getMany();
     const iso = (date: Date) => date.toISOString();
     return [
@@ -86,31 +88,44 @@ export class SignInsService {
     return true;
   }
 
-  /** Ends every sign-in of the user (but `keep`), on every instance, at once. */
-  async revokeAll(userId: string, keep?: CurrentSignIn): Promise<void> {
-    const sessions = await this.sessions.find({ select: { idHash: true }, where: { userId } });
-    await this.store.remove(
-      ...sessions.map((session) => session.idHash).filter((hash) => hash !== keep?.sessionHash),
-    );
-    const logins = await this.logins.find({ select: { id: true }, where: { userId, revokedAt: IsNull() } });
-    await this.revokeLogins(logins.map((login) => login.id).filter((id) => id !== keep?.loginId));
+  /**
+   * Ends every sign-in of the user but the token login `keep`, inside `tx`, whose caller
+   * has just moved the user to `credentialVersion` (UsersService.endAllSignIns). One
+   * statement per table however many there are, and no notification per sign-in: the
+   * user's new credential version, announced once, is what every instance checks
+   * sign-ins against. The kept login moves to the new version with the user.
+   */
+  async revokeAllIn(
+    tx: PublishingTransaction,
+    userId: string,
+    credentialVersion: number,
+    keep?: string,
+  ): Promise<void> {
+    await tx.manager.delete(CookieSession, { userId });
+    await tx.manager
+      .createQueryBuilder()
+      .update(TokenLogin)
+      .set({ revokedAt: () => 'now()' })
+      .where('user_id = :userId AND revoked_at IS NULL', { userId })
+      .andWhere('id IS DISTINCT FROM :keep', { keep: keep ?? null })
+      .execute();
+    if (!keep) return;
+    await tx.manager.update(TokenLogin, { id: keep, userId }, { credentialVersion });
+    await tx.publish([{ kind: 'login', key: keep }]);
   }
 
   /** Their refresh tokens stop working, and their access tokens on next use, on every instance. */
   async revokeLogins(loginIds: string[]): Promise<void> {
     if (!loginIds.length) return;
-    await this.dataSource.transaction(async (manager) => {
-      await manager
+    await this.bus.transaction(async (tx) => {
+      await tx.manager
         .createQueryBuilder()
         .update(TokenLogin)
         .set({ revokedAt: () => 'now()' })
         .whereInIds(loginIds)
         .andWhere({ revokedAt: IsNull() })
         .execute();
-      await this.bus.publish(
-        loginIds.map((key) => ({ kind: 'login', key })),
-        manager,
-      );
+      await tx.publish(loginIds.map((key) => ({ kind: 'login', key })));
     });
   }
 }

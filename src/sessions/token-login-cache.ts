@@ -7,7 +7,7 @@ import { SyncedCache } from '../database/synced-cache';
 import { TokenLogin } from './token-login.entity';
 
 /** What a bearer request needs to know about its login. */
-export type LoginState = { userId: string; expiresAt: number } | 'revoked';
+export type LoginState = { userId: string; expiresAt: number; credentialVersion: number } | 'revoked';
 
 /**
  * Token logins as the bearer path sees them, in memory: who they belong to, when
@@ -29,7 +29,7 @@ export class TokenLoginCache implements InvalidationListener {
   ) {
     // An access token lives at most this long, plus a minute of clock skew.
     this.retentionMs = config.jwt.accessTokenTtlSeconds * 1000 + 60_000;
-    this.logins = new SyncedCache(bus, 200_000);
+    this.logins = new SyncedCache(bus, 200_000, config.cacheMaxAgeMs);
     bus.register(this);
   }
 
@@ -46,17 +46,23 @@ export class TokenLoginCache implements InvalidationListener {
     return this.logins.get(id, async () => {
       // TypeORM 1.x returns null when the selection leaves out the primary key.
       const login = await this.repository.findOne({
-        select: { id: true, userId: true, expiresAt: true, revokedAt: true },
+        select: { id: true, userId: true, expiresAt: true, revokedAt: true, credentialVersion: true },
         where: { id },
       });
       if (!login) return null;
-      return login.revokedAt ? 'revoked' : { userId: login.userId, expiresAt: login.expiresAt.getTime() };
+      return login.revokedAt
+        ? 'revoked'
+        : {
+            userId: login.userId,
+            expiresAt: login.expiresAt.getTime(),
+            credentialVersion: login.credentialVersion,
+          };
     });
   }
 
-  /** The only change a login undergoes is its revocation. */
+  /** A login changed (revoked, or moved to a new credential version): read it again when next used. */
   invalidate({ kind, key }: Invalidation): void {
-    if (kind === 'login') this.logins.set(key, 'revoked');
+    if (kind === 'login') this.logins.delete(key);
   }
 
   async resync(): Promise<void> {
@@ -67,5 +73,10 @@ export class TokenLoginCache implements InvalidationListener {
       where: { revokedAt: MoreThan(since) },
     });
     for (const { id } of revoked) this.logins.set(id, 'revoked');
+  }
+
+  /** Logins held in memory. */
+  get size(): number {
+    return this.logins.size;
   }
 }

@@ -41,6 +41,10 @@ export class TokenLogin {
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
 
+  /** The user's credential version when this login began; refused once it is not current. */
+  @Column({ name: 'credential_version', type: 'int', default: 0 })
+  credentialVersion!: number;
+
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip!: string | null;
 

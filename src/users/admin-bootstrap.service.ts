@@ -1,13 +1,17 @@
 import { ConflictException, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { StartupError } from '../common/startup-error';
 import { AppConfig } from '../config/app-config';
 import { BuiltInRole } from '../roles/role-names';
 import { PasswordPolicy } from './password-policy';
+import type { User } from './user.entity';
 import { UsersService } from './users.service';
 
 /**
  * ADMIN_EMAIL + ADMIN_PASSWORD: that account exists after start-up with the admin
- * role. An existing account is promoted; its password is left as it is, so a
- * restart never undoes a password change.
+ * role. An existing account that is not an admin yet is promoted only with
+ * ADMIN_PROMOTE_EXISTING=true: anyone could have signed up with that email before
+ * the operator set it, and would otherwise be handed the admin role. Its password is
+ * left as it is, so a restart never undoes a password change.
  */
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
@@ -23,13 +27,9 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     const admin = this.config.admin;
     if (!admin) return;
     const existing = await this.users.findByEmail(admin.email);
-    if (existing) {
-      await this.users.grantRole(existing.id, BuiltInRole.Admin);
-      this.logger.log({ userId: existing.id }, 'Admin account from ADMIN_EMAIL present');
-      return;
-    }
+    if (existing) return this.promote(existing);
     const problems = this.policy.problems(admin.password, 'ADMIN_PASSWORD', [admin.email]);
-    if (problems.length) throw new Error(`Cannot create the admin account: ${problems.join('; ')}`);
+    if (problems.length) throw new StartupError(`Cannot create the admin account: ${problems.join('; ')}`);
     try {
       const created = await this.users.create({ ...admin, roles: [BuiltInRole.Admin] });
       this.logger.log({ userId: created.id }, 'Admin account created from ADMIN_EMAIL');
@@ -37,7 +37,20 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
       // Another instance created it between our read and our insert.
       if (!(error instanceof ConflictException)) throw error;
       const raced = await this.users.findByEmail(admin.email);
-      if (raced) await this.users.grantRole(raced.id, BuiltInRole.Admin);
+      if (raced) await this.promote(raced);
     }
+  }
+
+  private async promote(user: User): Promise<void> {
+    if (!user.roles.some((role) => role.name === BuiltInRole.Admin)) {
+      if (!this.config.admin?.promoteExisting)
+        throw new StartupError(
+          'ADMIN_EMAIL names an existing account that is not an admin; set ADMIN_PROMOTE_EXISTING=true to promote it, or choose another ADMIN_EMAIL',
+        );
+      await this.users.grantRole(user.id, BuiltInRole.Admin);
+      this.logger.log({ userId: user.id }, 'Existing account from ADMIN_EMAIL promoted to admin');
+      return;
+    }
+    this.logger.log({ userId: user.id }, 'Admin account from ADMIN_EMAIL present');
   }
 }

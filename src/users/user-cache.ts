@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
 import { User } from './user.entity';
@@ -18,8 +19,9 @@ export class UserCache implements InvalidationListener {
   constructor(
     @InjectRepository(User) private readonly repository: Repository<User>,
     bus: InvalidationBus,
+    config: AppConfig,
   ) {
-    this.users = new SyncedCache(bus, 100_000);
+    this.users = new SyncedCache(bus, 100_000, config.cacheMaxAgeMs);
     bus.register(this);
   }
 
@@ -40,5 +42,10 @@ export class UserCache implements InvalidationListener {
   resync(): Promise<void> {
     this.users.clear();
     return Promise.resolve();
+  }
+
+  /** Users held in memory. */
+  get size(): number {
+    return this.users.size;
   }
 }

@@ -31,6 +31,15 @@ export class User {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
+  /**
+   * Bumped, in the same transaction, by everything that ends all of the user's
+   * sign-ins (password change, logout everywhere, revoke-all, disable). A sign-in
+   * records the version its login read and is refused once it is not current, so a
+   * login that raced the change cannot outlive it.
+   */
+  @Column({ name: 'credential_version', type: 'int', default: 0 })
+  credentialVersion!: number;
+
   @ManyToMany(() => Role, { eager: true })
   @JoinTable({
     name: 'user_roles',

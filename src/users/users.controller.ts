@@ -130,8 +130,7 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Every sign-in of that user is over, on every instance' })
   @ApiNotFoundResponse()
   async revokeSessions(@Req() req: Request, @CurrentUser() me: User, @UserId() id: string): Promise<void> {
-    await this.users.findByIdOrFail(id);
-    await this.signIns.revokeAll(id);
+    await this.users.endAllSignIns(id);
     await this.audit.record(req, { type: 'signins.revoked_all', userId: id, actorId: me.id });
   }
 }

@@ -1,10 +1,10 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { PasswordService } from './password.service';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { InvalidationBus } from '../database/invalidation-bus';
+import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import { isUniqueViolation } from '../database/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
 import { RolesService } from '../roles/roles.service';
@@ -98,8 +98,48 @@ export class UsersService {
     return { items, total };
   }
 
-  async setPassword(id: string, password: string): Promise<void> {
+  /** Stores a new hash of the same password (BCRYPT_COST changed): no sign-in ends. */
+  async rehashPassword(id: string, password: string): Promise<void> {
     await this.users.update({ id }, { passwordHash: await this.passwords.hash(password) });
+  }
+
+  /**
+   * Sets a new password and ends every sign-in of the user but the token login
+   * `keepLoginId`, in one transaction. Returns the new credential version.
+   */
+  async changePassword(id: string, password: string, keepLoginId?: string): Promise<number> {
+    // Hashed first: the transaction should hold the user's row for milliseconds, not a bcrypt.
+    const passwordHash = await this.passwords.hash(password);
+    return this.bus.transaction(async (tx) => {
+      await tx.manager.update(User, { id }, { passwordHash });
+      return this.endAllSignInsIn(tx, id, keepLoginId);
+    });
+  }
+
+  /** Ends every sign-in of the user (but the token login `keepLoginId`); returns the new credential version. */
+  endAllSignIns(id: string, keepLoginId?: string): Promise<number> {
+    return this.bus.transaction((tx) => this.endAllSignInsIn(tx, id, keepLoginId));
+  }
+
+  /**
+   * Moves the user to a new credential version and revokes their sign-ins, inside `tx`.
+   * The version is bumped first: the UPDATE waits for any sign-in being created from
+   * the old version (it holds the user's row FOR SHARE), and every one created later
+   * sees the new version and is refused, so none survives the change.
+   */
+  private async endAllSignInsIn(tx: PublishingTransaction, id: string, keepLoginId?: string): Promise<number> {
+    const bumped = await tx.manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ credentialVersion: () => 'credential_version + 1' })
+      .where({ id })
+      .returning(['credentialVersion'])
+      .execute();
+    const version = (bumped.raw as { credential_version: number }[])[0]?.credential_version;
+    if (version === undefined) throw new NotFoundException('No such user');
+    await this.signIns.revokeAllIn(tx, id, version, keepLoginId);
+    await tx.publish([{ kind: 'user', key: id }]);
+    return version;
   }
 
   async rename(id: string, name: string | null): Promise<User> {
@@ -113,10 +153,10 @@ export class UsersService {
    * existing session and token, at once: the sign-ins are revoked too.
    */
   async setDisabled(id: string, disabled: boolean, by?: Request): Promise<void> {
-    await this.guardLastAdmin(id, { disabled }, async (manager) => {
-      await manager.update(User, { id }, { disabled });
+    await this.guardLastAdmin(id, { disabled }, async (tx) => {
+      await tx.manager.update(User, { id }, { disabled });
+      if (disabled) await this.endAllSignInsIn(tx, id);
     });
-    if (disabled) await this.signIns.revokeAll(id);
     await this.audit.record(by, {
       type: disabled ? 'user.disabled' : 'user.enabled',
       userId: id,
@@ -124,12 +164,11 @@ export class UsersService {
     });
   }
 
-  /** Deletes the account; its sign-ins end at once on every instance. */
+  /** Deletes the account; its sign-ins (deleted with it) end at once on every instance. */
   async delete(id: string, by?: Request): Promise<void> {
-    await this.guardLastAdmin(id, { deleted: true }, async (manager) => {
+    await this.guardLastAdmin(id, { deleted: true }, async ({ manager }) => {
       await manager.delete(User, { id });
     });
-    await this.signIns.revokeAll(id);
     await this.audit.record(by, { type: 'user.deleted', userId: id, actorId: actorOf(by) });
   }
 
@@ -139,7 +178,7 @@ export class UsersService {
     const roles = await this.roles.findByNames(wanted);
     const unknown = wanted.filter((name) => !roles.some((role) => role.name === name));
     if (unknown.length) throw new BadRequestException([`unknown roles: ${unknown.join(', ')}`]);
-    await this.guardLastAdmin(id, { roles: wanted }, async (manager) => {
+    await this.guardLastAdmin(id, { roles: wanted }, async ({ manager }) => {
       await manager.delete('user_roles', { user_id: id });
       await manager.insert(
         'user_roles',
@@ -163,9 +202,10 @@ export class UsersService {
   private async guardLastAdmin(
     id: string,
     change: { disabled?: boolean; deleted?: boolean; roles?: readonly string[] },
-    apply: (manager: EntityManager) => Promise<void>,
+    apply: (tx: PublishingTransaction) => Promise<void>,
   ): Promise<void> {
-    await this.users.manager.transaction(async (manager) => {
+    await this.bus.transaction(async (tx) => {
+      const { manager } = tx;
       await manager.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGE_LOCK_KEY]);
       const user = await manager.findOneBy(User, { id });
       if (!user) throw new NotFoundException('No such user');
@@ -183,8 +223,8 @@ export class UsersService {
         if (count <= 1)
           throw new ConflictException('This is the last enabled admin: make another admin first');
       }
-      await apply(manager);
-      await this.bus.publish([{ kind: 'user', key: id }], manager);
+      await apply(tx);
+      await tx.publish([{ kind: 'user', key: id }]);
     });
   }
 

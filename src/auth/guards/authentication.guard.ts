@@ -56,7 +56,8 @@ export class AuthenticationGuard implements CanActivate {
   private async viaSession(req: Request): Promise<AuthContext> {
     const userId = req.session.userId!;
     const user = this.users.peek(userId) ?? (await this.users.get(userId));
-    if (!user || user.disabled) {
+    // Sessions from before the credential version existed count as version 0, like their users.
+    if (!user || user.disabled || (req.session.credentialVersion ?? 0) !== user.credentialVersion) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new UnauthorizedException('Session has ended');
     }

@@ -10,6 +10,11 @@ import type { AccessTokenClaims } from '../tokens/token.service';
 /** Access tokens remembered as verified, per instance (about 30 MB when full). */
 const REMEMBERED_TOKENS = 50_000;
 
+/** The `typ` of our access tokens (RFC 9068 section 2.1). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** `typ` is a media type: compared case-insensitively, with or without `application/`. */
+const ACCESS_TOKEN_TYPES = new Set([ACCESS_TOKEN_TYPE, `application/${ACCESS_TOKEN_TYPE}`]);
+
 /**
  * passport-jwt, with one fixed 401 message for every fault of the token: no library
  * text reaches the client. Only the database being unreachable while a well-formed
@@ -21,6 +26,11 @@ const REMEMBERED_TOKENS = 50_000;
  * straight to the checks that can change, the login's revocation and the user's
  * state (JwtStrategy.validate), which run on every request. A token that differs
  * in a single character is a stranger and goes through passport-jwt.
+ *
+ * Before that, the header must say `typ: at+jwt` (RFC 9068: an ID token or any other
+ * JWT signed with the same key cannot pass for an access token) and carry no `crit`
+ * (RFC 7515: extensions we do not implement must be refused, and we implement none).
+ * jsonwebtoken checks neither, hence this check by hand.
  */
 @Injectable()
 export class JwtAuthGuard {
@@ -37,8 +47,9 @@ export class JwtAuthGuard {
       if (Math.floor(Date.now() / 1000) < known.exp) return this.strategy.validate(known);
       this.verified.delete(token);
     }
+    if (!token || !hasAccessTokenHeader(token)) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     const context = await this.viaPassport(req, res);
-    if (token) this.verified.set(token, payloadOf(token));
+    this.verified.set(token, payloadOf(token));
     return context;
   }
 
@@ -59,6 +70,17 @@ export class JwtAuthGuard {
     }
     if (!user) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     return user;
+  }
+}
+
+function hasAccessTokenHeader(token: string): boolean {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+    if (typeof header !== 'object' || header === null || 'crit' in header) return false;
+    const type = (header as { typ?: unknown }).typ;
+    return typeof type === 'string' && ACCESS_TOKEN_TYPES.has(type.toLowerCase());
+  } catch {
+    return false;
   }
 }
 

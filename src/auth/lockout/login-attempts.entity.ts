@@ -18,4 +18,13 @@ export class LoginAttempts {
   /** Failures so far in the window, plus attempts still being checked. */
   @Column({ type: 'int' })
   attempts!: number;
+
+  /** The day-long window of the long-term cap (LOGIN_MAX_DAILY_FAILURES); indexed for the clean-up. */
+  @Index()
+  @Column({ name: 'day_started_at', type: 'timestamptz', default: () => 'now()' })
+  dayStartedAt!: Date;
+
+  /** Failures (and attempts being checked) in the day window. */
+  @Column({ name: 'day_failures', type: 'int', default: 0 })
+  dayFailures!: number;
 }

@@ -1,11 +1,13 @@
 import { promisify } from 'node:util';
-import { Injectable } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { AppConfig } from '../../config/app-config';
 import type { User } from '../../users/user.entity';
+import { StaleCredentialsError } from '../../sessions/pg-session.store';
 import { SessionMiddleware } from '../../sessions/session.middleware';
 import { clientInfo } from '../client-info';
+import { INVALID_CREDENTIALS } from '../auth-messages';
 import { CsrfService } from './csrf.service';
 import '../../sessions/session-data';
 
@@ -22,15 +24,23 @@ export class SessionLoginService {
   /**
    * Signs `user` in on a brand-new session id: whatever id the client came with
    * (planted by an attacker, or an anonymous session) is destroyed, never adopted.
-   * Returns the new session's CSRF token.
+   * Returns the new session's CSRF token. The session is stored only if the user's
+   * credential version is still the one their credentials were checked against: a
+   * password change or "sign out everywhere" that raced this sign-in wins (401).
    */
   async signIn(req: Request, user: User): Promise<string> {
     await this.sessionMiddleware.ensure(req);
     await promisify(req.session.regenerate.bind(req.session))();
     req.session.userId = user.id;
+    req.session.credentialVersion = user.credentialVersion;
     req.session.client = clientInfo(req);
     const csrfToken = this.csrf.token(req, true);
-    await promisify(req.session.save.bind(req.session))();
+    try {
+      await promisify(req.session.save.bind(req.session))();
+    } catch (error) {
+      if (error instanceof StaleCredentialsError) throw new UnauthorizedException(INVALID_CREDENTIALS);
+      throw error;
+    }
     await this.audit.record(req, {
       type: 'login.succeeded',
       userId: user.id,
@@ -47,13 +57,14 @@ export class SessionLoginService {
   }
 
   /**
-   * Moves the signed-in session to a new id (after a password change), keeping its
-   * contents, CSRF token included. The old id is destroyed.
+   * Moves the signed-in session to a new id and to the user's new credential version
+   * (after a password change), keeping its contents, CSRF token included. The old id is
+   * destroyed.
    */
-  async renewId(req: Request): Promise<void> {
+  async renewId(req: Request, credentialVersion: number): Promise<void> {
     const { userId, client, csrfToken } = req.session;
     await promisify(req.session.regenerate.bind(req.session))();
-    Object.assign(req.session, { userId, client, csrfToken });
+    Object.assign(req.session, { userId, client, csrfToken, credentialVersion });
     await promisify(req.session.save.bind(req.session))();
   }
 

@@ -51,7 +51,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (!login || login === 'revoked' || login.userId !== claims.sub || login.expiresAt <= Date.now())
       throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     const user = this.users.peek(claims.sub) ?? (await this.users.get(claims.sub));
-    if (!user || user.disabled) throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
+    // A login from before the user's last "end every sign-in" is over, revoked row or not.
+    if (!user || user.disabled || user.credentialVersion !== login.credentialVersion)
+      throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     this.activity.touch(claims.sid);
     return { user, method: 'jwt', loginId: claims.sid };
   }

@@ -2,10 +2,10 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-local';
 import type { User } from '../../users/user.entity';
+import { INVALID_CREDENTIALS } from '../auth-messages';
 import { AuthService } from '../auth.service';
 import { privateRegistry } from './run-strategy';
 
-export const INVALID_CREDENTIALS = 'Invalid email or password';
 
 /** Email and password from the JSON (or form) body, for both login endpoints. */
 @Injectable()

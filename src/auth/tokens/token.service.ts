@@ -12,6 +12,7 @@ import { TokenLogin } from '../../sessions/token-login.entity';
 import { UserCache } from '../../users/user-cache';
 import type { User } from '../../users/user.entity';
 import type { TokenPairResponse } from '../dto/auth.responses';
+import { INVALID_CREDENTIALS } from '../auth-messages';
 import { RefreshToken } from './refresh-token.entity';
 
 export interface ClientInfo {
@@ -55,14 +56,26 @@ export class TokenService {
     private readonly audit: AuditService,
   ) {}
 
-  /** A new login for a user whose credentials were just checked. */
+  /**
+   * A new login for a user whose credentials were just checked, created only while the
+   * user's credential version is still the one that check read. The user's row is
+   * share-locked until commit: a change that bumps the version (password change,
+   * logout everywhere, revoke-all, disable) either waits for this login and then
+   * revokes it, or commits first and this login is refused (401).
+   */
   async issue(user: User, req: Request): Promise<TokenPairResponse> {
     const client = clientInfo(req);
     const pair = await this.dataSource.transaction(async (manager) => {
+      const current = await manager.query<unknown[]>(
+        'SELECT 1 FROM users WHERE id = $1 AND credential_version = $2 AND NOT disabled FOR SHARE',
+        [user.id, user.credentialVersion],
+      );
+      if (!current.length) throw new UnauthorizedException(INVALID_CREDENTIALS);
       const login = await manager.save(
         manager.create(TokenLogin, {
           userId: user.id,
           expiresAt: new Date(Date.now() + this.config.jwt.loginTtlSeconds * 1000),
+          credentialVersion: user.credentialVersion,
           ip: client.ip,
           userAgent: client.userAgent,
         }),
@@ -90,9 +103,9 @@ export class TokenService {
       if (!loginId) return { reused: await manager.findOneBy(RefreshToken, { tokenHash }) };
 
       const login = await manager.findOneBy(TokenLogin, { id: loginId });
-      if (!login || login.revokedAt || login.expiresAt.getTime() <= Date.now()) return {};
+      if (!login || login.revokedAt || !this.isLive(login)) return {};
       const user = await this.users.get(login.userId);
-      if (!user || user.disabled) return {};
+      if (!user || user.disabled || user.credentialVersion !== login.credentialVersion) return {};
 
       const next = randomBytes(32).toString('base64url');
       await manager.insert(RefreshToken, { tokenHash: hashToken(next), loginId });
@@ -130,6 +143,15 @@ export class TokenService {
       userId: login?.userId,
       details: { method: 'jwt', loginId: token.loginId },
     });
+  }
+
+  /** Neither past its absolute lifetime nor unused for longer than the idle timeout. */
+  private isLive(login: TokenLogin): boolean {
+    const now = Date.now();
+    return (
+      login.expiresAt.getTime() > now &&
+      login.lastUsedAt.getTime() + this.config.jwt.loginIdleTimeoutSeconds * 1000 > now
+    );
   }
 
   private pair(userId: string, login: TokenLogin, refreshToken: string): TokenPairResponse {

@@ -3,6 +3,7 @@ import { SignIns1795443997298 } from './1795443997298-SignIns';
 import { LoginAttempts1795447707469 } from './1795447707469-LoginAttempts';
 import { AuditEvents1795448381842 } from './1795448381842-AuditEvents';
 import { CleanupIndexes1795453595746 } from './1795453595746-CleanupIndexes';
+import { IntegrityUnderRaces1796127747170 } from './1796127747170-IntegrityUnderRaces';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   LoginAttempts1795447707469,
   AuditEvents1795448381842,
   CleanupIndexes1795453595746,
+  IntegrityUnderRaces1796127747170,
 ];

@@ -5,12 +5,13 @@ import {
   persistentDevSecrets,
   type AppConfig,
 } from './config/app-config';
-
-/** Generated development secrets (git-ignored with the rest of .data/). */
-const DEV_SECRETS_FILE = '.data/dev-secrets.json';
+import { StartupError } from './common/startup-error';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
+
+/** Generated development secrets (git-ignored with the rest of .data/). */
+const DEV_SECRETS_FILE = '.data/dev-secrets.json';
 
 async function main(): Promise<void> {
   loadEnvFile();
@@ -25,21 +26,25 @@ async function main(): Promise<void> {
 
   const embedded = config.database.url
     ? undefined
-    : await EmbeddedPostgres.start({ dir: config.database.embeddedDir });
+    : await EmbeddedPostgres.start({
+        dir: config.database.embeddedDir,
+        // Only the default may move: a directory the operator chose is used as is, or the start says why not.
+        relocatable: config.database.embeddedDirIsDefault,
+      });
   const databaseUrl = config.database.url ?? embedded!.url;
   const app = await createApp({ ...config, database: { ...config.database, url: databaseUrl } });
+  const logger = app.get(Logger);
+  for (const notice of embedded?.notices ?? []) logger.warn(notice);
   await app.listen(config.port);
-  app
-    .get(Logger)
-    .log(
-      `Listening on http://localhost:${config.port} (database: ${embedded ? `embedded PostgreSQL in ${embedded.dataDir}` : 'DATABASE_URL'})`,
-    );
+  logger.log(
+    `Listening on http://localhost:${config.port} (database: ${embedded ? `embedded PostgreSQL in ${embedded.dataDir}` : 'DATABASE_URL'})`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    app.get(Logger).log(`${signal}: shutting down`);
+    logger.log(`${signal}: shutting down`);
     // HTTP server and connection pool first, the database last.
     await app.close();
     await embedded?.stop();
@@ -50,9 +55,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // A problem the operator can fix is one line; anything else is a bug, with its stack.
+  const detail =
+    error instanceof StartupError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
+  process.stderr.write(`Start-up failed: ${detail}\n`);
   // The embedded server, if any, is stopped by its 'exit' listener.
   process.exit(1);
 });

@@ -84,6 +84,8 @@ const MATRIX: readonly Row[] = [
   ['DELETE /api/users/:self',                    401,     403,   403,   204],   // a different user's id
   ['DELETE /api/users/:target',                  401,     403,   403,   204],   // as user
   ['DELETE /api/users/:unknown',                 401,     403,   403,   404],   // as user
+  ['POST   /api/users/:target/unlock',           401,     403,   403,   204],   // as user
+  ['POST   /api/users/:unknown/unlock',          401,     403,   403,   404],   // as user
   // Roles
   ['GET    /api/roles',                          401,     403,   403,   200],   // as user
   ['POST   /api/roles',                          401,     403,   403,   201],   // as user

@@ -44,7 +44,9 @@ export class AuthController {
   @Post('signup')
   @ApiBody({ type: SignupDto })
   @ApiCreatedResponse({ type: UserResponse })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields, or a password the rules refuse: every fault listed' })
+  @ApiBadRequestResponse({
+    description: 'Invalid or unknown fields, or a password the rules refuse: every fault listed',
+  })
   @ApiConflictResponse({ description: 'An account with this email already exists' })
   // `unknown`, not SignupDto: the global pipe would answer the form's faults before the
   // password rules could be checked, and the contract wants every failing field named.

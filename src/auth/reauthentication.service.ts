@@ -29,7 +29,11 @@ export class Reauthentication {
     if (ok) return;
     await this.audit.record(req, { type: 'reauth.failed', userId: user.id, details: { purpose } });
     if (locksAccount)
-      await this.audit.record(req, { type: 'account.locked', userId: user.id, details: { email: user.email } });
+      await this.audit.record(req, {
+        type: 'account.locked',
+        userId: user.id,
+        details: { email: user.email },
+      });
     throw new ForbiddenException(WRONG_CURRENT_PASSWORD);
   }
 }

@@ -33,6 +33,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     if (response.headersSent) return;
     if (body.statusCode === 503) response.setHeader('Retry-After', '5');
+    // An exception that knows when to come back (the account lock) says so.
+    const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     response.status(body.statusCode).json(body);
   }
 

@@ -13,8 +13,10 @@ export const BODY_LIMIT = '16kb';
  *   (frame-ancestors 'none' and X-Frame-Options), nosniff, no referrer leaks, HSTS
  *   in production only (a development server on http://localhost must not pin HTTPS);
  * - CORS only for CORS_ORIGINS, with credentials, and no CORS headers otherwise;
- * - `Cache-Control: no-store` on every API response: they carry personal data or
- *   credentials and must not sit in a shared or browser cache;
+ * - `Cache-Control: no-store` on every response but the static `/assets/`: API
+ *   answers and pages carry personal data or credentials and must not sit in a
+ *   shared or browser cache (nor come back with the back button after sign-out);
+ *   a route that is meant to be cached sets its own `Cache-Control`;
  * - body size limits, and TRACE/TRACK refused with 405.
  */
 export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig): void {
@@ -42,7 +44,7 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  app.use('/api', noStore);
+  app.use(noStoreButAssets);
   if (config.corsOrigins.length) {
     const allowed = new Set(config.corsOrigins);
     // Decided per request: the cors package would otherwise send
@@ -75,8 +77,12 @@ function refuseTrace(req: Request, res: Response, next: NextFunction): void {
     .json({ statusCode: 405, error: 'Method Not Allowed', message: `${req.method} is not allowed` });
 }
 
-function noStore(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Pragma', 'no-cache');
+const STATIC_ASSET = /^\/assets\//i;
+
+function noStoreButAssets(req: Request, res: Response, next: NextFunction): void {
+  if (!STATIC_ASSET.test(req.path)) {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Pragma', 'no-cache');
+  }
   next();
 }

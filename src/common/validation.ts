@@ -79,7 +79,11 @@ export async function checkBody<T extends object>(
   const fault = findFault(body, 0);
   if (fault) throw new BadRequestException([fault]);
   const value = plainToInstance(type, body);
-  const failures = await validate(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const failures = await validate(value, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
   const errors = failures.flatMap((failure) =>
     Object.values(failure.constraints ?? {}).map((message) => ({ property: failure.property, message })),
   );

@@ -35,6 +35,49 @@ describe('loadConfig', () => {
     expect(config.database.url).toBeUndefined();
   });
 
+  it('applies the defaults of the timeouts, caches and limits', () => {
+    const config = loadConfig({});
+    expect(config.invalidation.feedTimeoutMs).toBe(5_000);
+    expect(config.cacheMaxAgeMs).toBe(60_000);
+    expect(config.database.queryTimeoutMs).toBe(10_000);
+    expect(config.abuse.maxDailyLoginFailures).toBe(100);
+    expect(config.jwt.loginIdleTimeoutSeconds).toBe(7 * 24 * 3600);
+  });
+
+  it('reads the timeouts, caches and limits, at both ends of their ranges', () => {
+    const low = loadConfig({
+      INVALIDATION_FEED_TIMEOUT_SECONDS: '1',
+      CACHE_MAX_AGE_SECONDS: '1',
+      DATABASE_QUERY_TIMEOUT_SECONDS: '1',
+      LOGIN_MAX_DAILY_FAILURES: '1',
+      TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: '1',
+    });
+    expect(low.invalidation.feedTimeoutMs).toBe(1_000);
+    expect(low.cacheMaxAgeMs).toBe(1_000);
+    expect(low.database.queryTimeoutMs).toBe(1_000);
+    expect(low.abuse.maxDailyLoginFailures).toBe(1);
+    expect(low.jwt.loginIdleTimeoutSeconds).toBe(1);
+    const high = loadConfig({
+      INVALIDATION_FEED_TIMEOUT_SECONDS: '60',
+      CACHE_MAX_AGE_SECONDS: '86400',
+      DATABASE_QUERY_TIMEOUT_SECONDS: '600',
+      LOGIN_MAX_DAILY_FAILURES: '100000',
+      TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: '31536000',
+    });
+    expect(high.invalidation.feedTimeoutMs).toBe(60_000);
+    expect(high.cacheMaxAgeMs).toBe(86_400_000);
+    expect(high.database.queryTimeoutMs).toBe(600_000);
+    expect(high.abuse.maxDailyLoginFailures).toBe(100_000);
+    expect(high.jwt.loginIdleTimeoutSeconds).toBe(31_536_000);
+  });
+
+  it('promotes an existing admin account only when ADMIN_PROMOTE_EXISTING=true', () => {
+    const admin = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'bootstrap password' };
+    expect(loadConfig(admin).admin?.promoteExisting).toBe(false);
+    expect(loadConfig({ ...admin, ADMIN_PROMOTE_EXISTING: 'false' }).admin?.promoteExisting).toBe(false);
+    expect(loadConfig({ ...admin, ADMIN_PROMOTE_EXISTING: 'true' }).admin?.promoteExisting).toBe(true);
+  });
+
   it('generates distinct development secrets and says which ones', () => {
     const config = loadConfig({});
     expect(config.secrets.generated).toEqual(['SESSION_SECRET', 'JWT_SECRET', 'PASSWORD_PEPPER']);
@@ -58,6 +101,23 @@ describe('loadConfig', () => {
     [{ SESSION_COOKIE_NAME: 'bad name;' }, 'SESSION_COOKIE_NAME'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH'],
+    [{ INVALIDATION_FEED_TIMEOUT_SECONDS: '0' }, 'INVALIDATION_FEED_TIMEOUT_SECONDS'],
+    [{ INVALIDATION_FEED_TIMEOUT_SECONDS: '61' }, 'INVALIDATION_FEED_TIMEOUT_SECONDS'],
+    [{ INVALIDATION_FEED_TIMEOUT_SECONDS: 'five' }, 'INVALIDATION_FEED_TIMEOUT_SECONDS'],
+    [{ CACHE_MAX_AGE_SECONDS: '0' }, 'CACHE_MAX_AGE_SECONDS'],
+    [{ CACHE_MAX_AGE_SECONDS: '86401' }, 'CACHE_MAX_AGE_SECONDS'],
+    [{ CACHE_MAX_AGE_SECONDS: '1.5' }, 'CACHE_MAX_AGE_SECONDS'],
+    [{ DATABASE_QUERY_TIMEOUT_SECONDS: '0' }, 'DATABASE_QUERY_TIMEOUT_SECONDS'],
+    [{ DATABASE_QUERY_TIMEOUT_SECONDS: '601' }, 'DATABASE_QUERY_TIMEOUT_SECONDS'],
+    [{ DATABASE_QUERY_TIMEOUT_SECONDS: '10s' }, 'DATABASE_QUERY_TIMEOUT_SECONDS'],
+    [{ LOGIN_MAX_DAILY_FAILURES: '0' }, 'LOGIN_MAX_DAILY_FAILURES'],
+    [{ LOGIN_MAX_DAILY_FAILURES: '100001' }, 'LOGIN_MAX_DAILY_FAILURES'],
+    [{ LOGIN_MAX_DAILY_FAILURES: '-1' }, 'LOGIN_MAX_DAILY_FAILURES'],
+    [{ TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: '0' }, 'TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS'],
+    [{ TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: '31536001' }, 'TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS'],
+    [{ TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: 'a week' }, 'TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS'],
+    [{ ADMIN_PROMOTE_EXISTING: 'yes' }, 'ADMIN_PROMOTE_EXISTING'],
+    [{ ADMIN_PROMOTE_EXISTING: '1' }, 'ADMIN_PROMOTE_EXISTING'],
   ])('rejects %j with one line naming the variable', (env, name) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -96,6 +156,38 @@ describe('loadConfig', () => {
       expect(problemsOf({ ...production, ...override }).join('\n')).toMatch(message);
     });
 
+    it('refuses TRUST_PROXY=true, which trusts whatever X-Forwarded-For a client sends', () => {
+      const problems = problemsOf({ ...production, TRUST_PROXY: 'true' });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain('TRUST_PROXY');
+    });
+
+    it.each(['1', 'loopback', '10.0.0.0/8', 'false'])(
+      'accepts TRUST_PROXY=%s (hops or addresses)',
+      (value) => {
+        expect(problemsOf({ ...production, TRUST_PROXY: value })).toEqual([]);
+      },
+    );
+
+    it.each(['http://app.example.com', 'https://ok.example.com, http://app.example.com'])(
+      'refuses a plain-http origin that is not this machine in CORS_ORIGINS=%p',
+      (value) => {
+        const problems = problemsOf({ ...production, CORS_ORIGINS: value });
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toContain('CORS_ORIGINS');
+      },
+    );
+
+    it.each([
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'http://[::1]:3000',
+      'https://app.example.com',
+      'https://app.example.com, http://localhost:5173',
+    ])('accepts CORS_ORIGINS=%p (https, or http on this machine)', (value) => {
+      expect(problemsOf({ ...production, CORS_ORIGINS: value })).toEqual([]);
+    });
+
     it('can still serve Swagger when asked to', () => {
       expect(loadConfig({ ...production, SWAGGER_ENABLED: 'true' }).swaggerEnabled).toBe(true);
     });
@@ -109,6 +201,14 @@ describe('loadConfig', () => {
     expect(second.secrets.session).toBe(first.secrets.session);
     expect(first.secrets.generatedIn).toBe(file);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('accepts TRUST_PROXY=true and plain-http origins outside production', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const config = loadConfig({ NODE_ENV, TRUST_PROXY: 'true', CORS_ORIGINS: 'http://app.example.com' });
+      expect(config.trustProxy).toBe(true);
+      expect(config.corsOrigins).toEqual(['http://app.example.com']);
+    }
   });
 
   it('parses TRUST_PROXY like Express does, and trusts nothing when unset', () => {

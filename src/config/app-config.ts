@@ -19,6 +19,8 @@ export abstract class AppConfig {
     /** External PostgreSQL; undefined means "start the embedded server". */
     readonly url?: string;
     readonly embeddedDir: string;
+    /** EMBEDDED_POSTGRES_DIR was not set: as root, the data may move where the `postgres` user can reach it. */
+    readonly embeddedDirIsDefault: boolean;
     readonly poolSize: number;
     /** A query unanswered this long fails (503 to the client) instead of hanging. */
     readonly queryTimeoutMs: number;
@@ -197,6 +199,7 @@ export function loadConfig(
     database: {
       url: env.DATABASE_URL,
       embeddedDir: resolve(env.EMBEDDED_POSTGRES_DIR ?? '.data/postgres'),
+      embeddedDirIsDefault: env.EMBEDDED_POSTGRES_DIR === undefined,
       poolSize: env.DATABASE_POOL_SIZE ?? 10,
       queryTimeoutMs: (env.DATABASE_QUERY_TIMEOUT_SECONDS ?? 10) * 1000,
     },

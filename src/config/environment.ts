@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
-  IsBooleanString,
   IsIn,
   IsInt,
   IsOptional,
@@ -128,7 +127,7 @@ export class EnvironmentVariables {
   ADMIN_PASSWORD?: string;
 
   @IsOptional()
-  @IsBooleanString({ message: 'ADMIN_PROMOTE_EXISTING must be true or false' })
+  @IsIn(['true', 'false'], { message: 'ADMIN_PROMOTE_EXISTING must be true or false' })
   ADMIN_PROMOTE_EXISTING?: string;
 
   @IsOptional()
@@ -176,6 +175,6 @@ export class EnvironmentVariables {
   CLEANUP_INTERVAL_SECONDS?: number;
 
   @IsOptional()
-  @IsBooleanString({ message: 'SWAGGER_ENABLED must be true or false' })
+  @IsIn(['true', 'false'], { message: 'SWAGGER_ENABLED must be true or false' })
   SWAGGER_ENABLED?: string;
 }

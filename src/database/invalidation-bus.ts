@@ -160,7 +160,9 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     } catch (error) {
       destroy(client);
       if (this.stopped) return;
-      this.logger.warn(`Invalidation feed unavailable (${(error as Error).message}); caches bypassed, retrying`);
+      this.logger.warn(
+        `Invalidation feed unavailable (${(error as Error).message}); caches bypassed, retrying`,
+      );
       this.scheduleReconnect();
     }
   }

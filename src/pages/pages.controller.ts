@@ -24,6 +24,7 @@ import { RateLimited } from '../auth/decorators/rate-limited.decorator';
 import { CredentialsDto } from '../auth/dto/credentials.dto';
 import { ChangePasswordDto } from '../auth/dto/change-password.dto';
 import { SignupDto } from '../auth/dto/signup.dto';
+import { AccountLockedException } from '../auth/lockout/login-lockout.service';
 import { PasswordLogin } from '../auth/password-login.service';
 import { CsrfService } from '../auth/session/csrf.service';
 import { SessionLoginService } from '../auth/session/session-login.service';
@@ -51,9 +52,11 @@ const STATUS: Record<string, string> = {
 
 /**
  * The server-rendered pages (cookie session only). Every form posts its CSRF
- * token; signed-in pages go through the global guard like the API (which checks
- * the session, the user and the token), and PageExceptionFilter turns its 401
- * into a trip to the sign-in form and back.
+ * token: the sign-in and sign-up forms an anonymous one (a cookie, so that a
+ * visitor writes nothing until signed in), the others the session's. Signed-in
+ * pages go through the global guard like the API (which checks the session, the
+ * user and the token), and PageExceptionFilter turns its 401 into a trip to the
+ * sign-in form and back.
  */
 @ApiExcludeController()
 @UseFilters(PageExceptionFilter)
@@ -74,14 +77,14 @@ export class PagesController {
   @Public()
   @Get()
   home(@Req() req: Request, @Res() res: Response): void {
-    res.redirect(303, req.session.userId ? '/profile' : '/login');
+    res.redirect(303, req.session?.userId ? '/profile' : '/login');
   }
 
   @Public()
   @Get('login')
   loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: string): void {
-    if (req.session.userId) return res.redirect(303, safeNext(next));
-    this.render(req, res, 'login', { title: 'Sign in', next: safeNext(next), values: {} });
+    if (req.session?.userId) return res.redirect(303, safeNext(next));
+    this.renderAnonymous(req, res, 'login', { title: 'Sign in', next: safeNext(next), values: {} });
   }
 
   @Public()
@@ -92,11 +95,11 @@ export class PagesController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ): Promise<void> {
-    this.requireCsrf(req);
+    this.requireAnonymousFormToken(req);
     const next = safeNext(body.next);
     const { value, errors } = await checkForm(CredentialsDto, body);
     const retry = (status: number, error: string) =>
-      this.render(
+      this.renderAnonymous(
         req,
         res,
         'login',
@@ -120,7 +123,7 @@ export class PagesController {
   @Public()
   @Get('signup')
   signupPage(@Req() req: Request, @Res() res: Response): void {
-    this.render(req, res, 'signup', {
+    this.renderAnonymous(req, res, 'signup', {
       title: 'Create account',
       values: {},
       minLength: this.config.passwordMinLength,
@@ -135,10 +138,10 @@ export class PagesController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ): Promise<void> {
-    this.requireCsrf(req);
+    this.requireAnonymousFormToken(req);
     const { value, errors } = await checkForm(SignupDto, body);
     const retry = (status: number, fieldErrors: Record<string, string>) =>
-      this.render(
+      this.renderAnonymous(
         req,
         res,
         'signup',
@@ -216,6 +219,13 @@ export class PagesController {
       if (error instanceof ForbiddenException)
         return retry(403, { currentPassword: 'Current password is incorrect.' });
       if (error instanceof BadRequestException) return retry(400, { newPassword: messageOf(error) });
+      if (error instanceof HttpException && error.getStatus() === 429) {
+        if (error instanceof AccountLockedException && !res.hasHeader('Retry-After'))
+          res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        return retry(429, {
+          currentPassword: 'Too many failed attempts for this account: try again later.',
+        });
+      }
       throw error;
     }
     res.redirect(303, '/profile?status=password-changed');
@@ -345,8 +355,10 @@ export class PagesController {
     back({ status: 'user-updated' });
   }
 
-  private requireCsrf(req: Request): void {
-    if (!this.csrf.isSatisfied(req)) throw new ForbiddenException('Missing or invalid CSRF token');
+  /** Signed-in forms pass the session's CSRF check in the global guard; these come before a sign-in. */
+  private requireAnonymousFormToken(req: Request): void {
+    if (!this.csrf.isAnonymousFormTokenValid(req))
+      throw new ForbiddenException('Missing or invalid CSRF token');
   }
 
   private renderProfile(req: Request, res: Response, locals: Record<string, unknown>, status = 200): void {
@@ -369,6 +381,18 @@ export class PagesController {
     status = 200,
   ): void {
     res.status(status).render(view, { ...locals, ...pageChrome(req, this.csrf) });
+  }
+
+  /** A page whose form is posted before a sign-in: its token lives in a cookie, not a session. */
+  private renderAnonymous(
+    req: Request,
+    res: Response,
+    view: string,
+    locals: Record<string, unknown>,
+    status = 200,
+  ): void {
+    const anonymousCsrfToken = this.csrf.anonymousFormToken(req, res);
+    this.render(req, res, view, { ...locals, anonymousCsrfToken }, status);
   }
 }
 

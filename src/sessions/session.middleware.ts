@@ -9,11 +9,12 @@ import { PgSessionStore } from './pg-session.store';
  * something in it (`saveUninitialized: false`), and an unchanged session is not
  * rewritten (`resave: false`); the store enforces both timeouts.
  *
- * An API request that carries no session cookie skips express-session altogether
- * (it would only generate and hash a session id to throw away: a third of the
- * cost of a bare API request). It then has no `req.session`, which every reader
- * allows for. The pages, whose anonymous forms keep their CSRF token in a session,
- * always get one; the API login creates its session with `ensure`.
+ * A request that carries no session cookie, page or API, skips express-session
+ * altogether (it would only generate and hash a session id to throw away: a third
+ * of the cost of a bare API request). It then has no `req.session`, which every
+ * reader allows for; a sign-in creates its session with `ensure`. So a visitor
+ * without a session writes nothing (the anonymous forms' CSRF token needs no
+ * session: see CsrfService).
  */
 @Injectable()
 export class SessionMiddleware implements NestMiddleware {
@@ -55,12 +56,9 @@ export class SessionMiddleware implements NestMiddleware {
   }
 
   private needsSession(req: Request): boolean {
-    // Express matches routes case-insensitively: so does this test.
-    return this.hasCookie.test(req.headers.cookie ?? '') || !API_PATH.test(req.originalUrl);
+    return this.hasCookie.test(req.headers.cookie ?? '');
   }
 }
-
-const API_PATH = /^\/api(?:[/?]|$)/i;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

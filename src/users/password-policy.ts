@@ -3,6 +3,7 @@ import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as common from '@zxcvbn-ts/language-common';
 import * as english from '@zxcvbn-ts/language-en';
 import { AppConfig } from '../config/app-config';
+import { isBreachedPassword } from './breached-passwords';
 import { normalisePassword } from './password.service';
 
 /** Beyond this, a password is long enough; checking more only costs time. */
@@ -11,9 +12,10 @@ const CHECKED_PREFIX = 128;
 /**
  * NIST SP 800-63B / ASVS 6.2: a minimum length, any characters, no composition
  * rules, and a refusal, with a reason, of passwords that are common, breached or
- * trivially guessable, checked offline with zxcvbn-ts and its dictionaries of
- * leaked passwords (score 0: fewer than ~1,000 guesses). The account's own email
- * and name count as guessable too.
+ * trivially guessable, checked offline: an exact match (NFKC, any case) in the
+ * 100,000 most common breached passwords, then zxcvbn-ts and its dictionaries of
+ * leaked passwords (score 0: fewer than ~1,000 guesses), which also catches
+ * near-misses of the list. The account's own email and name count as guessable too.
  */
 @Injectable()
 export class PasswordPolicy {
@@ -31,6 +33,9 @@ export class PasswordPolicy {
     const length = [...normalised].length;
     if (length < this.config.passwordMinLength)
       return [`${field} must be at least ${this.config.passwordMinLength} characters long`];
+    // zxcvbn scores some listed passwords above 0 (`password1234`, `qwerty123456`).
+    if (isBreachedPassword(normalised))
+      return [`${field} is one of the most common breached passwords; choose another`];
     const inputs = context.filter((value): value is string => Boolean(value));
     const result = this.zxcvbn.check(normalised.slice(0, CHECKED_PREFIX), inputs);
     if (result.score > 0) return [];

@@ -127,7 +127,11 @@ export class UsersService {
    * the old version (it holds the user's row FOR SHARE), and every one created later
    * sees the new version and is refused, so none survives the change.
    */
-  private async endAllSignInsIn(tx: PublishingTransaction, id: string, keepLoginId?: string): Promise<number> {
+  private async endAllSignInsIn(
+    tx: PublishingTransaction,
+    id: string,
+    keepLoginId?: string,
+  ): Promise<number> {
     const bumped = await tx.manager
       .createQueryBuilder()
       .update(User)

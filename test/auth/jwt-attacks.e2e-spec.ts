@@ -43,7 +43,9 @@ const es256 =
   (input) =>
     cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 const REAL = hmac('sha256', TEST_ENV.JWT_SECRET);
-const HS256 = { alg: 'HS256', typ: 'JWT' };
+/** RFC 9068 §2.1: an access token says what it is, so no other JWT can pass for one. */
+const TYP = 'at+jwt';
+const HS256 = { alg: 'HS256', typ: TYP };
 
 /** `header.payload.signature`; `signature` is a signer, or literal text to put in the third segment. */
 function forge(header: unknown, payload: unknown, signature: Signer | string = REAL): string {
@@ -222,7 +224,7 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
         'header re-encoded with other key order, signature kept',
         () => {
           const [, p, s] = parts();
-          return `${segment({ typ: 'JWT', alg: 'HS256' })}.${p}.${s}`;
+          return `${segment({ typ: TYP, alg: 'HS256' })}.${p}.${s}`;
         },
       ],
       ['signature truncated by one character', () => genuine.accessToken.slice(0, -1)],
@@ -277,14 +279,14 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
     it.each(cases)('alg %p with %s → 401', async (alg, variant) => {
       const payload = claims({ sub: bob.id });
       const signature = variant === 'empty signature' ? '' : genuine.accessToken.split('.')[2];
-      const token = forge({ alg, typ: 'JWT' }, payload, signature);
+      const token = forge({ alg, typ: TYP }, payload, signature);
       await expectRejected(token);
-      const own = forge({ alg, typ: 'JWT' }, claims(), signature);
+      const own = forge({ alg, typ: TYP }, claims(), signature);
       await expectRejected(own);
     });
 
     it('no alg at all, and alg null, with the real HS256 signature → 401', async () => {
-      for (const header of [{ typ: 'JWT' }, { alg: null, typ: 'JWT' }, { alg: '', typ: 'JWT' }]) {
+      for (const header of [{ typ: TYP }, { alg: null, typ: TYP }, { alg: '', typ: TYP }]) {
         const token = forge(header, claims());
         await expectRejected(token);
       }
@@ -295,32 +297,71 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
     it.each<[string, () => string]>([
       [
         'HS384 signed with the real secret',
-        () => forge({ alg: 'HS384', typ: 'JWT' }, claims(), hmac('sha384', TEST_ENV.JWT_SECRET)),
+        () => forge({ alg: 'HS384', typ: TYP }, claims(), hmac('sha384', TEST_ENV.JWT_SECRET)),
       ],
       [
         'HS512 signed with the real secret',
-        () => forge({ alg: 'HS512', typ: 'JWT' }, claims(), hmac('sha512', TEST_ENV.JWT_SECRET)),
+        () => forge({ alg: 'HS512', typ: TYP }, claims(), hmac('sha512', TEST_ENV.JWT_SECRET)),
       ],
       [
         '"hs256" (wrong case: alg names are case-sensitive) signed with the real secret',
-        () => forge({ alg: 'hs256', typ: 'JWT' }, claims()),
+        () => forge({ alg: 'hs256', typ: TYP }, claims()),
       ],
       [
         'RS256 signed with a fresh RSA key',
-        () => forge({ alg: 'RS256', typ: 'JWT' }, claims(), rs256(attackerRsa.privateKey)),
+        () => forge({ alg: 'RS256', typ: TYP }, claims(), rs256(attackerRsa.privateKey)),
       ],
       [
         'ES256 signed with a fresh EC key',
-        () => forge({ alg: 'ES256', typ: 'JWT' }, claims(), es256(attackerEc.privateKey)),
+        () => forge({ alg: 'ES256', typ: TYP }, claims(), es256(attackerEc.privateKey)),
       ],
       [
         'PS256 with an HS256 signature made with the real secret',
-        () => forge({ alg: 'PS256', typ: 'JWT' }, claims()),
+        () => forge({ alg: 'PS256', typ: TYP }, claims()),
       ],
       ['HS256 signed with an empty secret', () => forge(HS256, claims(), hmac('sha256', ''))],
     ])('%s → 401', async (_name, build) => {
       const token = build();
       await expectRejected(token);
+    });
+  });
+
+  describe('typ and crit headers (RFC 9068 §2.1, RFC 8725 §3.11, RFC 7515 §4.1.11)', () => {
+    // Media type names compare case-insensitively, and "application/" may be left out (RFC 7515 §4.1.9).
+    it.each(['at+jwt', 'AT+JWT', 'At+Jwt', 'application/at+jwt', 'Application/AT+JWT'])(
+      'typ %p, signed with the real secret → 200',
+      async (typ) => {
+        const res = await bearer(forge({ alg: 'HS256', typ }, claims()));
+        expect({ status: res.status, body: res.body }).toMatchObject({
+          status: 200,
+          body: { id: alice.id, authMethod: 'jwt' },
+        });
+      },
+    );
+
+    it.each<[string, Json]>([
+      ['typ "JWT" (a JWT that is not an access token)', { alg: 'HS256', typ: 'JWT' }],
+      ['typ "jwt"', { alg: 'HS256', typ: 'jwt' }],
+      ['no typ at all', { alg: 'HS256' }],
+      ['typ null', { alg: 'HS256', typ: null }],
+      ['typ empty', { alg: 'HS256', typ: '' }],
+      ['typ "application/jwt"', { alg: 'HS256', typ: 'application/jwt' }],
+      ['typ of another kind of JWT ("dpop+jwt")', { alg: 'HS256', typ: 'dpop+jwt' }],
+      ['typ "at+jwt" with something appended', { alg: 'HS256', typ: 'at+jwtx' }],
+      ['typ an array holding "at+jwt"', { alg: 'HS256', typ: [TYP] }],
+      ['typ an object', { alg: 'HS256', typ: { toString: TYP } }],
+    ])('%s, signed with the real secret → 401', async (_name, header) => {
+      await expectRejected(forge(header, claims()));
+    });
+
+    it.each<[string, Json]>([
+      ['crit ["exp"]', { ...HS256, crit: ['exp'] }],
+      ['crit [] (must not be empty)', { ...HS256, crit: [] }],
+      ['crit naming an extension that is present', { ...HS256, crit: ['b64'], b64: false }],
+      ['crit naming an unknown extension', { ...HS256, crit: ['urn:example:must-understand'] }],
+      ['crit as a string', { ...HS256, crit: 'exp' }],
+    ])('%s, signed with the real secret → 401', async (_name, header) => {
+      await expectRejected(forge(header, claims()));
     });
   });
 
@@ -431,7 +472,7 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
         'jku pointing to 127.0.0.1:9, RS256 with the attacker key',
         () =>
           forge(
-            { alg: 'RS256', typ: 'JWT', jku: 'http://127.0.0.1:9/keys.json' },
+            { alg: 'RS256', typ: TYP, jku: 'http://127.0.0.1:9/keys.json' },
             claims(),
             rs256(attackerRsa.privateKey),
           ),
@@ -440,18 +481,18 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
         'x5u pointing to 127.0.0.1:9, RS256 with the attacker key',
         () =>
           forge(
-            { alg: 'RS256', typ: 'JWT', x5u: 'http://127.0.0.1:9/keys.json' },
+            { alg: 'RS256', typ: TYP, x5u: 'http://127.0.0.1:9/keys.json' },
             claims(),
             rs256(attackerRsa.privateKey),
           ),
       ],
       [
         'jku pointing to a live key server, RS256 with the attacker key',
-        () => forge({ alg: 'RS256', typ: 'JWT', jku: keyServerUrl }, claims(), rs256(attackerRsa.privateKey)),
+        () => forge({ alg: 'RS256', typ: TYP, jku: keyServerUrl }, claims(), rs256(attackerRsa.privateKey)),
       ],
       [
         'x5u pointing to a live key server, RS256 with the attacker key',
-        () => forge({ alg: 'RS256', typ: 'JWT', x5u: keyServerUrl }, claims(), rs256(attackerRsa.privateKey)),
+        () => forge({ alg: 'RS256', typ: TYP, x5u: keyServerUrl }, claims(), rs256(attackerRsa.privateKey)),
       ],
       [
         'jwk embedded with the attacker key, RS256 signed with it',
@@ -459,7 +500,7 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
           forge(
             {
               alg: 'RS256',
-              typ: 'JWT',
+              typ: TYP,
               jwk: { ...attackerRsa.publicKey.export({ format: 'jwk' }), kid: 'attacker' },
             },
             claims(),

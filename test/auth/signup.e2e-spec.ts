@@ -84,6 +84,38 @@ describe('POST /api/auth/signup', () => {
     );
   });
 
+  describe('names every failing field, the password rules included', () => {
+    const lines = async (body: { email: string; password: string }): Promise<string[]> => {
+      const res = await ctx.http().post('/api/auth/signup').send(body).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(Array.isArray(res.body.message)).toBe(true);
+      // Nothing was created.
+      await ctx.http().post('/api/auth/session').send(body).expect(401);
+      return res.body.message as string[];
+    };
+    const about = (messages: string[], field: string) =>
+      messages.filter((line) => new RegExp(`^${field}\\b`).test(line));
+
+    it('a malformed email and a short password: one line for each, the minimum length named', async () => {
+      const messages = await lines({ email: 'not-an-email', password: 'short' });
+      expect(about(messages, 'email')).toHaveLength(1);
+      expect(about(messages, 'password')).toEqual([expect.stringMatching(/\b8\b/)]);
+      expect(messages).toHaveLength(2);
+    });
+
+    it('a malformed email and a common password: one line for each', async () => {
+      const messages = await lines({ email: 'not-an-email', password: 'password' });
+      expect(about(messages, 'email')).toHaveLength(1);
+      expect(about(messages, 'password')).toEqual([expect.stringMatching(/common|guess/)]);
+      expect(messages).toHaveLength(2);
+    });
+
+    it('a good email and a short password: the password only', async () => {
+      const messages = await lines({ email: uniqueEmail(), password: 'short' });
+      expect(messages).toEqual([expect.stringMatching(/^password\b.*\b8\b/)]);
+    });
+  });
+
   it.each([
     ['an object as email', { email: { $ne: '' }, password: PASSWORD }],
     ['an array as password', { email: 'a@example.com', password: [PASSWORD] }],

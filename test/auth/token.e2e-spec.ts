@@ -9,7 +9,7 @@ import {
   type SignedUp,
   type TokenLogin,
 } from '../support/auth-helpers';
-import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+import { startApp, startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 describe('token logins', () => {
   let ctx: TestContext;
@@ -40,9 +40,9 @@ describe('token logins', () => {
       expect(res.headers['set-cookie']).toBeUndefined();
     });
 
-    it('signs HS256 access tokens with sub, sid, jti, iat, exp (15 min), iss and aud', async () => {
+    it('signs HS256 access tokens of type at+jwt with sub, sid, jti, iat, exp (15 min), iss and aud', async () => {
       const { accessToken } = await tokenLogin(ctx.http, user);
-      expect(decodeJwtPart(accessToken, 0)).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(decodeJwtPart(accessToken, 0)).toEqual({ alg: 'HS256', typ: 'at+jwt' });
       const claims = decodeJwtPart(accessToken, 1);
       expect(claims).toEqual({
         sub: user.id,
@@ -204,6 +204,99 @@ describe('token lifetimes', () => {
       expect((pair.body as TokenLogin & { expiresIn: number }).expiresIn).toBeLessThanOrEqual(2);
       await sleep(2200);
       await ctx.http().post('/api/auth/token/refresh').send({ refreshToken }).expect(401);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('token logins end when unused (TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS)', () => {
+  const sid = (login: TokenLogin) => decodeJwtPart(login.accessToken, 1).sid as string;
+  const refresh = (ctx: TestContext, refreshToken: string) =>
+    ctx.http().post('/api/auth/token/refresh').send({ refreshToken });
+
+  describe('the default of 7 days, and invalid values', () => {
+    let ctx: TestContext;
+    let user: SignedUp;
+    beforeAll(async () => {
+      ctx = await startAppOnFreshDatabase();
+      user = await signUp(ctx.http);
+    });
+    afterAll(() => ctx.close());
+
+    /** Backdates a login's last use. Its access token is never used, which would record a use. */
+    const lastUsed = (login: TokenLogin, interval: string) =>
+      ctx.app
+        .get(DataSource)
+        .query(`UPDATE token_logins SET last_used_at = now() - $2::interval WHERE id = $1`, [
+          sid(login),
+          interval,
+        ]);
+    const listedBy = async (viewer: TokenLogin) =>
+      (
+        (
+          await ctx
+            .http()
+            .get('/api/sessions')
+            .set('Authorization', `Bearer ${viewer.accessToken}`)
+            .expect(200)
+        ).body as { id: string }[]
+      ).map((signIn) => signIn.id);
+
+    it('a login unused for 8 days is over: its refresh is 401 and it is no longer listed', async () => {
+      const idle = await tokenLogin(ctx.http, user);
+      const viewer = await tokenLogin(ctx.http, user);
+      expect(await listedBy(viewer)).toContain(sid(idle));
+      await lastUsed(idle, '8 days');
+
+      expect(await listedBy(viewer)).not.toContain(sid(idle));
+      const res = await refresh(ctx, idle.refreshToken).expect(401);
+      expect(res.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Invalid or expired refresh token',
+      });
+      expect(await listedBy(viewer)).not.toContain(sid(idle));
+      expect(await listedBy(viewer)).toContain(sid(viewer));
+    });
+
+    it('a login last used 6 days ago still refreshes', async () => {
+      const login = await tokenLogin(ctx.http, user);
+      await lastUsed(login, '6 days');
+      const next = (await refresh(ctx, login.refreshToken).expect(200)).body as TokenLogin;
+      expect(sid(next)).toBe(sid(login));
+      await refresh(ctx, next.refreshToken).expect(200);
+    });
+
+    it.each(['0', '-1', 'a week', '1.5', '31536001'])(
+      'refuses TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS=%p as a configuration error naming it',
+      async (value) => {
+        const outcome = await startApp(ctx.database.url, {
+          TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: value,
+        }).then(
+          (app) => app,
+          (error: Error) => error,
+        );
+        if (!(outcome instanceof Error)) await outcome.close();
+        expect(outcome).toBeInstanceOf(Error);
+        expect((outcome as Error).message).toMatch(/TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS/);
+      },
+    );
+  });
+
+  it('with TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS=2: a login not refreshed for 3 s is over, one refreshed every second lives on', async () => {
+    const ctx = await startAppOnFreshDatabase({ TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS: '2' });
+    try {
+      const user = await signUp(ctx.http);
+      const idle = await tokenLogin(ctx.http, user);
+      let active = await tokenLogin(ctx.http, user);
+      for (let i = 0; i < 4; i++) {
+        await sleep(1000);
+        active = (await refresh(ctx, active.refreshToken).expect(200)).body as TokenLogin;
+      }
+      // Over 4 s since sign-in: the active login outlived the idle timeout twice over.
+      await refresh(ctx, idle.refreshToken).expect(401);
+      await refresh(ctx, active.refreshToken).expect(200);
     } finally {
       await ctx.close();
     }

@@ -87,6 +87,31 @@ describe('Pages: sign-up, sign-in, profile (browser)', () => {
     expect(await page.locator('body').innerText()).toContain(email);
   });
 
+  it('after sign-out, the back button does not show the profile again (pages are not cached)', async () => {
+    const user = await suite.signUp('back-button', 'Private Name');
+    // Not suite.newPage(): its request routing turns Chromium's HTTP cache off, which is what this test is about.
+    const context = await suite.browser.newContext({ baseURL: suite.baseURL });
+    try {
+      const page = await context.newPage();
+      await signInAt(page, user);
+      await page.goto('/sessions');
+      await page.goto('/profile');
+      expect(await page.locator('main').innerText()).toContain(user.email);
+      await signOut(page);
+      expect(path(page)).toBe('/login');
+
+      await page.goBack();
+      await page.waitForLoadState('load');
+      await screenshot(page, 'account-05b-back-after-sign-out');
+      expect(path(page)).toBe('/login?next=%2Fprofile');
+      const text = await page.locator('body').innerText();
+      expect(text).not.toContain(user.email);
+      expect(text).not.toContain('Private Name');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('changes the name on /profile', async () => {
     const user = await suite.signUp('rename', 'Old Name');
     const page = await suite.newPage();

@@ -4,7 +4,7 @@ import { UsersService } from '../../src/users/users.service';
 import { PASSWORD, signUp, uniqueEmail } from '../support/auth-helpers';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
-const csrfOf = (html: string) => /name=['"]_csrf['"] value=['"]([0-9a-f]+)['"]/.exec(html)?.[1] ?? '';
+const csrfOf = (html: string) => /name=['"]_csrf['"] value=['"]([0-9a-f.]+)['"]/.exec(html)?.[1] ?? '';
 
 describe('server-rendered pages', () => {
   let ctx: TestContext;
@@ -98,6 +98,32 @@ describe('server-rendered pages', () => {
     expect(good.headers.location).toBe('/profile');
     const profile = await agent.get('/profile').expect(200);
     expect(profile.text).toContain(email);
+  });
+
+  it('says next to the current password field when wrong current passwords have locked the account (429)', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    await signIn(agent, user.email);
+    const page = await agent.get('/profile').expect(200);
+    let res;
+    // Wrong current passwords count against the account lock, as wrong sign-in passwords do.
+    for (let attempt = 0; attempt < 30; attempt++) {
+      res = await agent
+        .post('/profile/password')
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          currentPassword: 'not the password',
+          newPassword: 'purple elephant 42',
+        });
+      if (res.status !== 403) break;
+    }
+    expect(res?.status).toBe(429);
+    expect(res?.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res?.text).toMatch(
+      /id=['"]currentPassword-error['"]>Too many failed attempts for this account: try again later\./,
+    );
+    expect(res?.text).not.toContain('not the password');
   });
 
   it('escapes what users type: a name with markup is shown as text', async () => {

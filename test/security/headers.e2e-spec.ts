@@ -1,4 +1,5 @@
-import { signUp, tokenLogin } from '../support/auth-helpers';
+import { UsersService } from '../../src/users/users.service';
+import { sessionLogin, signUp, tokenLogin } from '../support/auth-helpers';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 const PRODUCTION = {
@@ -50,6 +51,41 @@ describe('security headers and transport', () => {
       .send({ email: user.email, password: 'wrong one' })
       .expect(401);
     expect(failed.headers['cache-control']).toBe('no-store');
+  });
+
+  it('marks every page Cache-Control: no-store, error pages too, so the back button after sign-out shows nothing', async () => {
+    const user = await signUp(ctx.http);
+    const { cookie } = await sessionLogin(ctx.http, user);
+    const admin = await signUp(ctx.http);
+    await ctx.app.get(UsersService).grantRole(admin.id, 'admin');
+    const adminLogin = await sessionLogin(ctx.http, admin);
+    const pages = [
+      { path: '/login', status: 200 },
+      { path: '/signup', status: 200 },
+      { path: '/profile', cookie, status: 200 },
+      { path: '/sessions', cookie, status: 200 },
+      { path: '/admin/users', cookie: adminLogin.cookie, status: 200 },
+      { path: '/admin/users', cookie, status: 403 }, // the error page
+      { path: '/profile', status: 303 }, // to the sign-in form
+    ];
+    for (const { path, cookie: sent, status } of pages) {
+      let req = ctx.http().get(path);
+      if (sent) req = req.set('Cookie', sent);
+      const res = await req;
+      expect({ path, status: res.status, cacheControl: res.headers['cache-control'] }).toEqual({
+        path,
+        status,
+        cacheControl: 'no-store',
+      });
+    }
+    const refused = await ctx.http().post('/login').type('form').send({ email: user.email }).expect(403);
+    expect(refused.headers['cache-control']).toBe('no-store');
+  });
+
+  it('lets the stylesheet be cached: it holds nothing personal', async () => {
+    const res = await ctx.http().get('/assets/style.css').expect(200);
+    expect(res.headers['cache-control']).not.toBe('no-store');
+    expect(res.headers.pragma).toBeUndefined();
   });
 
   describe('CORS', () => {

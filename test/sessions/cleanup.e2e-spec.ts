@@ -52,15 +52,32 @@ describe('clean-up of expired sign-ins', () => {
     await db.query(`UPDATE token_logins SET revoked_at = now() - interval '1 hour' WHERE id = $1`, [
       decodeJwtPart(revokedToken.accessToken, 1).sid,
     ]);
-    await db.query(`UPDATE login_attempts SET window_started_at = now() - interval '1 hour'`);
+    // An idle token login: unused for longer than TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS and any access token of it.
+    const idleToken = await tokenLogin(ctx.http, user);
+    await db.query(`UPDATE token_logins SET last_used_at = now() - interval '8 days' WHERE id = $1`, [
+      decodeJwtPart(idleToken.accessToken, 1).sid,
+    ]);
+    // Both lockout windows closed; a third account's short window closed but its day still open.
+    await db.query(
+      `UPDATE login_attempts SET window_started_at = now() - interval '1 hour', day_started_at = now() - interval '25 hours'`,
+    );
+    await ctx
+      .http()
+      .post('/api/auth/token')
+      .send({ email: 'still-counted-today@example.com', password: PASSWORD })
+      .expect(401);
+    await db.query(
+      `UPDATE login_attempts SET window_started_at = now() - interval '1 hour', day_started_at = now() - interval '23 hours'
+       WHERE day_started_at > now() - interval '1 hour'`,
+    );
 
     const before = { sessions: await count('cookie_sessions'), refresh: await count('refresh_tokens') };
     const counts = await ctx.app.get(SignInCleanup).run();
-    // Two lockout windows: the failed email's, and the user's own (successful logins open one too).
-    expect(counts).toEqual({ sessions: 2, tokenLogins: 2, loginAttempts: 2 });
+    // Two lockout rows: the failed email's, and the user's own (successful logins open one too).
+    expect(counts).toEqual({ sessions: 2, tokenLogins: 3, loginAttempts: 2 });
     expect(await count('cookie_sessions')).toBe(before.sessions - 2);
-    expect(await count('refresh_tokens')).toBe(before.refresh - 2); // the two ended logins' tokens
-    expect(await count('login_attempts')).toBe(0);
+    expect(await count('refresh_tokens')).toBe(before.refresh - 3); // the three ended logins' tokens
+    expect(await count('login_attempts')).toBe(1); // the day cap still counts that account's failure
 
     await ctx.http().get('/api/auth/me').set('Cookie', live.cookie).expect(200);
     await ctx

@@ -83,7 +83,14 @@ export class LoginLockout {
     const sFull = `(${sOpen} AND a.attempts >= $3)`;
     const dFull = `(${dOpen} AND a.day_failures >= $4)`;
     const [row] = await this.dataSource.query<
-      { locked: boolean; attempts: number; day_failures: number; window: string; day: string; retry_ms: number }[]
+      {
+        locked: boolean;
+        attempts: number;
+        day_failures: number;
+        window: string;
+        day: string;
+        retry_ms: number;
+      }[]
     >(
       `INSERT INTO login_attempts AS a (account_key, window_started_at, attempts, day_started_at, day_failures)
        VALUES ($1, now(), 1, now(), 1)
@@ -103,8 +110,7 @@ export class LoginLockout {
          ) - now()) * 1000 AS retry_ms`,
       [accountKey, loginFailureWindowMs, maxLoginFailures, maxDailyLoginFailures, DAY_MS],
     );
-    if (row.locked)
-      throw new AccountLockedException(Math.max(1, Math.ceil(Number(row.retry_ms) / 1000)));
+    if (row.locked) throw new AccountLockedException(Math.max(1, Math.ceil(Number(row.retry_ms) / 1000)));
     return {
       accountKey,
       attempt: row.attempts,

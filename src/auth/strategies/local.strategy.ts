@@ -6,7 +6,6 @@ import { INVALID_CREDENTIALS } from '../auth-messages';
 import { AuthService } from '../auth.service';
 import { privateRegistry } from './run-strategy';
 
-
 /** Email and password from the JSON (or form) body, for both login endpoints. */
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {

@@ -5,7 +5,9 @@ export class IntegrityUnderRaces1796127747170 implements MigrationInterface {
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "users" ADD "credential_version" integer NOT NULL DEFAULT '0'`);
-    await queryRunner.query(`ALTER TABLE "token_logins" ADD "credential_version" integer NOT NULL DEFAULT '0'`);
+    await queryRunner.query(
+      `ALTER TABLE "token_logins" ADD "credential_version" integer NOT NULL DEFAULT '0'`,
+    );
     await queryRunner.query(
       `ALTER TABLE "login_attempts" ADD "day_started_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()`,
     );

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { LoginAttempts } from '../auth/lockout/login-attempts.entity';
@@ -34,7 +35,36 @@ export function dataSourceOptions(
     // gen_random_uuid() is built into PostgreSQL 13+: no extension to install.
     uuidExtension: 'pgcrypto',
     installExtensions: false,
-    connectTimeoutMS: 5000,
-    extra: { max: poolSize, keepAlive: true, ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}) },
+    // Waiting for a connection (a free one, or a new one on a silent path) is bounded alike.
+    connectTimeoutMS: Math.min(5000, queryTimeoutMs ?? 5000),
+    extra: {
+      max: poolSize,
+      keepAlive: true,
+      ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs, Client: ClosingOnTimeoutClient } : {}),
+    },
   };
 }
+
+/**
+ * pg fails a query that outlives `query_timeout` but leaves its connection open, still
+ * waiting for that answer: back in the pool, every later query on it would time out
+ * too, for as long as the path stays silent (until TCP keepalive gives up, hours
+ * later). This client closes the connection instead, so the pool replaces it and
+ * requests recover as soon as the database can be reached again.
+ */
+class ClosingOnTimeoutClient extends Client {}
+
+const query = Client.prototype.query as (this: Client, ...args: unknown[]) => unknown;
+(ClosingOnTimeoutClient.prototype as unknown as { query: typeof query }).query = function (
+  this: Client,
+  ...args: unknown[]
+) {
+  const result = query.apply(this, args);
+  if (result instanceof Promise) {
+    result.catch((error: unknown) => {
+      if (error instanceof Error && error.message === 'Query read timeout')
+        (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    });
+  }
+  return result;
+};

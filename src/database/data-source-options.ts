@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { LoginAttempts } from '../auth/lockout/login-attempts.entity';
@@ -52,19 +52,19 @@ export function dataSourceOptions(
  * later). This client closes the connection instead, so the pool replaces it and
  * requests recover as soon as the database can be reached again.
  */
-class ClosingOnTimeoutClient extends Client {}
-
-const query = Client.prototype.query as (this: Client, ...args: unknown[]) => unknown;
-(ClosingOnTimeoutClient.prototype as unknown as { query: typeof query }).query = function (
-  this: Client,
-  ...args: unknown[]
-) {
-  const result = query.apply(this, args);
-  if (result instanceof Promise) {
-    result.catch((error: unknown) => {
-      if (error instanceof Error && error.message === 'Query read timeout')
-        (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    });
+class ClosingOnTimeoutClient extends Client {
+  constructor(config?: ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    this.query = ((...args: unknown[]) => {
+      const result = query(...args);
+      if (result instanceof Promise) result.catch((error: unknown) => this.closeOnTimeout(error));
+      return result;
+    }) as Client['query'];
   }
-  return result;
-};
+
+  private closeOnTimeout(error: unknown): void {
+    if (error instanceof Error && error.message === 'Query read timeout')
+      (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+}

@@ -1,12 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { freePort, isAlive } from '../../src/database/embedded-postgres';
+import { isAlive } from '../../src/database/embedded-postgres';
 import { PASSWORD, signUp, uniqueEmail } from '../support/auth-helpers';
+import { launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
 
 /**
  * A newcomer's first `npm start`, right after cloning into a private directory such
@@ -17,13 +18,6 @@ import { PASSWORD, signUp, uniqueEmail } from '../support/auth-helpers';
  */
 const ROOT = join(__dirname, '../..');
 const asRoot = process.getuid?.() === 0;
-
-interface Server {
-  process: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
 interface Launch {
   clone: string;
@@ -48,43 +42,13 @@ async function makeClone(parent: string): Promise<string> {
   return clone;
 }
 
-async function launch({ clone, fallback, env = {}, user }: Launch): Promise<Server> {
-  const port = await freePort();
-  const baseEnv = { ...process.env };
-  delete baseEnv.DATABASE_URL;
-  delete baseEnv.EMBEDDED_POSTGRES_DIR;
-  const child = spawn(process.execPath, [join(clone, 'dist/src/main.js')], {
+function launch({ clone, fallback, env = {}, user }: Launch): Promise<ServerProcess> {
+  return launchServer({
+    main: join(clone, 'dist/src/main.js'),
     cwd: clone,
-    uid: user?.uid,
-    gid: user?.gid,
-    env: {
-      ...baseEnv,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      BCRYPT_COST: '4',
-      EMBEDDED_POSTGRES_FALLBACK_DIR: fallback,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    user,
+    env: { EMBEDDED_POSTGRES_FALLBACK_DIR: fallback, ...env },
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, port, output: () => output, exited };
-}
-
-async function untilHealthy(server: Server): Promise<void> {
-  for (let waited = 0; waited < 90_000; waited += 200) {
-    if (server.process.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
-    const status = await fetch(`http://127.0.0.1:${server.port}/api/health`)
-      .then((res) => res.status)
-      .catch(() => 0);
-    if (status === 200) return;
-    await sleep(200);
-  }
-  throw new Error(`server did not become healthy:\n${server.output()}`);
 }
 
 /** The `msg` of each JSON log line (pino). */
@@ -98,7 +62,7 @@ function messages(output: string): string[] {
   });
 }
 
-async function stop(server: Server): Promise<number | null> {
+async function stop(server: ServerProcess): Promise<number | null> {
   server.process.kill('SIGTERM');
   return server.exited;
 }
@@ -118,7 +82,7 @@ function openToOthers(dir: string): boolean {
 
 describe('npm start from a clone in a private directory', () => {
   let work: string;
-  const running: Server[] = [];
+  const running: ServerProcess[] = [];
 
   beforeAll(async () => {
     execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });

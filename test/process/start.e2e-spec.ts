@@ -1,11 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, isAlive } from '../../src/database/embedded-postgres';
+import { isAlive } from '../../src/database/embedded-postgres';
 import { migrations } from '../../src/database/migrations';
+import { launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
 import { ADMIN_URL_VAR, createTestDatabase, databaseUrl, withAdminClient } from '../support/test-database';
 
 /**
@@ -15,47 +16,7 @@ import { ADMIN_URL_VAR, createTestDatabase, databaseUrl, withAdminClient } from 
 const ROOT = join(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
 
-interface Server {
-  process: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function launch(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const baseEnv = { ...process.env };
-  delete baseEnv.DATABASE_URL;
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: {
-      ...baseEnv,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      BCRYPT_COST: '4',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, port, output: () => output, exited };
-}
-
-async function untilHealthy(server: Server): Promise<void> {
-  for (let waited = 0; waited < 60_000; waited += 200) {
-    if (server.process.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
-    const status = await fetch(`http://127.0.0.1:${server.port}/api/health`)
-      .then((res) => res.status)
-      .catch(() => 0);
-    if (status === 200) return;
-    await sleep(200);
-  }
-  throw new Error(`server did not become healthy:\n${server.output()}`);
-}
+const launch = (env: Record<string, string>) => launchServer({ main: MAIN, cwd: ROOT, env });
 
 function postmasterPid(dir: string): number | undefined {
   const file = join(dir, 'pgdata/postmaster.pid');
@@ -64,7 +25,7 @@ function postmasterPid(dir: string): number | undefined {
 
 describe('the server process (npm start)', () => {
   let dir: string;
-  const running: Server[] = [];
+  const running: ServerProcess[] = [];
 
   beforeAll(async () => {
     execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });

@@ -1,5 +1,9 @@
 import type { Request } from 'express';
-import type { ClientInfo } from './tokens/token.service';
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
 
 /** Where a sign-in comes from. `req.ip` honours TRUST_PROXY, so X-Forwarded-For is ignored unless trusted. */
 export function clientInfo(req: Request): ClientInfo {

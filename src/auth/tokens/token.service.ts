@@ -15,11 +15,6 @@ import type { TokenPairResponse } from '../dto/auth.responses';
 import { INVALID_CREDENTIALS } from '../auth-messages';
 import { RefreshToken } from './refresh-token.entity';
 
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-}
-
 /** The claims of an access token. `sid` names the token login it belongs to. */
 export interface AccessTokenClaims {
   sub: string;

@@ -1,11 +1,10 @@
+import type { SignInMethod } from '../sessions/sign-in-method';
 import type { User } from '../users/user.entity';
-
-export type AuthMethod = 'session' | 'jwt';
 
 /** Who is calling and how: set by the global AuthenticationGuard on every non-public request. */
 export interface AuthContext {
   user: User;
-  method: AuthMethod;
+  method: SignInMethod;
   /** The token login (refresh-token family) of a bearer request. */
   loginId?: string;
 }

@@ -1,8 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import { ROLE_NAME_PATTERN } from '../roles/role.entity';
+import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 
 /**
  * DTO fields described once: validation, transformation and OpenAPI together.
@@ -54,15 +53,6 @@ export const NameField = ({ required = false } = {}) =>
     trim,
     IsString(),
     Length(1, 100),
-  );
-
-export const RoleNameField = () =>
-  applyDecorators(
-    ApiProperty({ example: 'auditor', pattern: ROLE_NAME_PATTERN.source }),
-    IsString(),
-    Matches(ROLE_NAME_PATTERN, {
-      message: 'name must be 1-32 lower-case letters, digits, - or _, starting with a letter',
-    }),
   );
 
 /** An opaque token: bounded, so a huge string is a 400 before any hashing. */

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
-import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { isDatabaseUnavailable } from './postgres-errors';
 
 interface ErrorBody {
   statusCode: number;

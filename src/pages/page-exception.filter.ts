@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { CsrfService } from '../auth/session/csrf.service';
-import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { isDatabaseUnavailable } from '../common/postgres-errors';
 import { pageChrome } from './page-chrome';
 
 const PAGES: Record<number, { heading: string; message: string }> = {

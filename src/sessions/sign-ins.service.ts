@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
-import type { AuthMethod } from '../auth/auth-context';
+import type { SignInMethod } from './sign-in-method';
 import { AppConfig } from '../config/app-config';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import { CookieSession } from './cookie-session.entity';
@@ -13,7 +13,7 @@ import { TokenLogin } from './token-login.entity';
 
 /** The sign-in a request was made with, so it can be marked, kept or ended. */
 export interface CurrentSignIn {
-  method: AuthMethod;
+  method: SignInMethod;
   /** SHA-256 of the cookie session's id. */
   sessionHash?: string;
   loginId?: string;

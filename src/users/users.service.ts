@@ -5,7 +5,7 @@ import { PasswordService } from './password.service';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { isUniqueViolation } from '../common/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
 import { RolesService } from '../roles/roles.service';
 import { SignInsService } from '../sessions/sign-ins.service';

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { UserResponse } from '../../users/dto/user.response';
-import type { AuthMethod } from '../auth-context';
+import type { SignInMethod } from '../../sessions/sign-in-method';
 
 export class SessionLoginResponse {
   @ApiProperty({ type: UserResponse })
@@ -31,5 +31,5 @@ export class TokenPairResponse {
 
 export class MeResponse extends UserResponse {
   @ApiProperty({ enum: ['session', 'jwt'] })
-  authMethod!: AuthMethod;
+  authMethod!: SignInMethod;
 }

@@ -8,7 +8,8 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { UserCache } from '../../users/user-cache';
-import type { AuthContext, AuthMethod } from '../auth-context';
+import type { SignInMethod } from '../../sessions/sign-in-method';
+import type { AuthContext } from '../auth-context';
 import { AUTH_METHODS } from '../decorators/auth.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 import { CsrfService } from '../session/csrf.service';
@@ -36,13 +37,13 @@ export class AuthenticationGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
 
     const req = context.switchToHttp().getRequest<Request>();
-    const method: AuthMethod | undefined = BEARER.test(req.headers.authorization ?? '')
+    const method: SignInMethod | undefined = BEARER.test(req.headers.authorization ?? '')
       ? 'jwt'
       : req.session?.userId
         ? 'session'
         : undefined;
     if (!method) throw new UnauthorizedException('Authentication required');
-    const allowed = this.reflector.getAllAndOverride<AuthMethod[]>(AUTH_METHODS, targets);
+    const allowed = this.reflector.getAllAndOverride<SignInMethod[]>(AUTH_METHODS, targets);
     if (allowed && !allowed.includes(method))
       throw new UnauthorizedException(`This route needs ${allowed.join(' or ')} authentication`);
 

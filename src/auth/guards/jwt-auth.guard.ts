@@ -1,7 +1,7 @@
 import { HttpException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { BoundedMap } from '../../common/bounded-map';
-import { isDatabaseUnavailable } from '../../database/postgres-errors';
+import { isDatabaseUnavailable } from '../../common/postgres-errors';
 import type { AuthContext } from '../auth-context';
 import { extractAccessToken, INVALID_ACCESS_TOKEN, JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from '../strategies/run-strategy';

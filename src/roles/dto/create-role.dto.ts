@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { RoleNameField } from '../../common/fields';
+import { RoleNameField } from './role-name.field';
 
 export class CreateRoleDto {
   @RoleNameField()

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { AuthMethod } from '../../auth/auth-context';
+import type { SignInMethod } from '../sign-in-method';
 
 /** One sign-in on one device: a cookie session or a token login. */
 export class SignInResponse {
@@ -7,7 +7,7 @@ export class SignInResponse {
   id!: string;
 
   @ApiProperty({ enum: ['session', 'jwt'] })
-  method!: AuthMethod;
+  method!: SignInMethod;
 
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;

@@ -1,3 +1,4 @@
+import type { HttpException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 
@@ -22,4 +23,11 @@ export async function checkForm<T extends object>(
     ]),
   );
   return { value, errors };
+}
+
+/** The first message of a refusal from a service, to show next to the field it is about. */
+export function messageOf(error: HttpException): string {
+  const payload = error.getResponse() as { message?: string | string[] };
+  const message = Array.isArray(payload.message) ? payload.message[0] : payload.message;
+  return message ?? error.message;
 }

@@ -7,20 +7,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../auth/session/csrf.service';
 import { isDatabaseUnavailable } from '../common/postgres-errors';
-import { pageChrome } from './page-chrome';
-
-const PAGES: Record<number, { heading: string; message: string }> = {
-  403: {
-    heading: 'Forbidden',
-    message: 'You are not allowed to do this, or the form expired: reload the page and try again.',
-  },
-  404: { heading: 'Not found', message: 'There is no such page.' },
-  409: { heading: 'Not possible', message: 'This change is not possible right now.' },
-  429: { heading: 'Too many attempts', message: 'Too many attempts: wait a little and try again.' },
-  503: { heading: 'Unavailable', message: 'The service is unavailable for a moment: try again shortly.' },
-};
+import { PageRenderer } from './page-renderer';
 
 /**
  * Errors on pages are pages: a page that needs a session sends the browser to the
@@ -32,7 +20,7 @@ const PAGES: Record<number, { heading: string; message: string }> = {
 export class PageExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Pages');
 
-  constructor(private readonly csrf: CsrfService) {}
+  constructor(private readonly pages: PageRenderer) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -51,7 +39,6 @@ export class PageExceptionFilter implements ExceptionFilter {
     }
     if (status >= 500 && status !== 503)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    const page = PAGES[status] ?? { heading: 'Something went wrong', message: 'Please try again.' };
-    res.status(status).render('error', { title: page.heading, ...page, ...pageChrome(req, this.csrf) });
+    this.pages.renderError(req, res, status);
   }
 }

@@ -126,6 +126,18 @@ describe('server-rendered pages', () => {
     expect(res?.text).not.toContain('not the password');
   });
 
+  it('shows a notice only for the statuses it knows: ?status=constructor shows nothing', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    await signIn(agent, user.email);
+    const saved = await agent.get('/profile?status=name-saved').expect(200);
+    expect(saved.text).toContain('Name saved.');
+    for (const status of ['constructor', 'toString', '__proto__']) {
+      const page = await agent.get(`/profile?status=${status}`).expect(200);
+      expect(page.text).not.toMatch(/function|\[native code\]|\[object Object\]/);
+    }
+  });
+
   it('escapes what users type: a name with markup is shown as text', async () => {
     const user = await signUp(ctx.http);
     const agent = browser();

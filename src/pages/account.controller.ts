@@ -1,0 +1,142 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AuthService } from '../auth/auth.service';
+import { Auth } from '../auth/decorators/auth.decorator';
+import { RateLimited } from '../auth/decorators/rate-limited.decorator';
+import { ChangePasswordDto } from '../auth/dto/change-password.dto';
+import { AccountLockedException } from '../auth/lockout/login-lockout.service';
+import { effectiveRoles } from '../roles/role-names';
+import { currentSignIn } from '../sessions/current-sign-in';
+import { SignInsService } from '../sessions/sign-ins.service';
+import { UpdateMeDto } from '../users/dto/user-requests';
+import { UsersService } from '../users/users.service';
+import { checkForm, messageOf } from './form-errors';
+import { PageExceptionFilter } from './page-exception.filter';
+import { PageRenderer } from './page-renderer';
+
+/** The signed-in user's own account: name, password and sign-ins. */
+@ApiExcludeController()
+@UseFilters(PageExceptionFilter)
+@Controller()
+export class AccountController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly signIns: SignInsService,
+    private readonly users: UsersService,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  @Auth('session')
+  @Get('profile')
+  profile(@Req() req: Request, @Res() res: Response, @Query('status') status?: string): void {
+    const user = req.auth!.user;
+    this.renderProfile(req, res, { values: { name: user.name ?? '' }, status: this.pages.notice(status) });
+  }
+
+  @Auth('session')
+  @Post('profile')
+  async rename(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    const { value, errors } = await checkForm(UpdateMeDto, body);
+    if (Object.keys(errors).length)
+      return this.renderProfile(req, res, { values: { name: value.name }, errors }, 400);
+    await this.users.rename(req.auth!.user.id, value.name);
+    res.redirect(303, '/profile?status=name-saved');
+  }
+
+  @Auth('session')
+  @RateLimited('password')
+  @Post('profile/password')
+  async changePassword(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    const user = req.auth!.user;
+    const { value, errors } = await checkForm(ChangePasswordDto, body);
+    const retry = (status: number, fieldErrors: Record<string, string>) =>
+      this.renderProfile(req, res, { values: { name: user.name ?? '' }, errors: fieldErrors }, status);
+    if (Object.keys(errors).length) return retry(400, errors);
+    try {
+      await this.auth.changePassword(req, value.currentPassword, value.newPassword);
+    } catch (error) {
+      if (error instanceof ForbiddenException)
+        return retry(403, { currentPassword: 'Current password is incorrect.' });
+      if (error instanceof BadRequestException) return retry(400, { newPassword: messageOf(error) });
+      if (error instanceof HttpException && error.getStatus() === 429) {
+        if (error instanceof AccountLockedException && !res.hasHeader('Retry-After'))
+          res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        return retry(429, {
+          currentPassword: 'Too many failed attempts for this account: try again later.',
+        });
+      }
+      throw error;
+    }
+    res.redirect(303, '/profile?status=password-changed');
+  }
+
+  @Auth('session')
+  @Get('sessions')
+  async signInsPage(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const list = await this.signIns.list(req.auth!.user.id, currentSignIn(req));
+    const signIns = list.map((signIn) => ({
+      ...signIn,
+      kind: signIn.method === 'session' ? 'Browser session' : 'App (token)',
+      createdAt: formatTime(signIn.createdAt),
+      lastUsedAt: formatTime(signIn.lastUsedAt),
+    }));
+    this.pages.render(req, res, 'sessions', { title: 'Sign-ins', signIns });
+  }
+
+  @Auth('session')
+  @Post('sessions/logout-all')
+  async logoutEverywhere(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.auth.logoutEverywhere(req, res);
+    res.redirect(303, '/login');
+  }
+
+  @Auth('session')
+  @Post('sessions/:id/revoke')
+  async revokeSignIn(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.signIns.revoke(req, id);
+    res.redirect(303, '/sessions');
+  }
+
+  private renderProfile(req: Request, res: Response, locals: Record<string, unknown>, status = 200): void {
+    const user = req.auth!.user;
+    const rolesText = [...effectiveRoles(user.roles.map((role) => role.name))].sort().join(', ');
+    this.pages.render(
+      req,
+      res,
+      'profile',
+      { title: 'Profile', user: { email: user.email, rolesText }, ...locals },
+      status,
+    );
+  }
+}
+
+function formatTime(iso: string): string {
+  return iso.replace('T', ' ').slice(0, 16) + ' UTC';
+}

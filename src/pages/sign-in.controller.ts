@@ -1,0 +1,164 @@
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpException,
+  Post,
+  Query,
+  Req,
+  Res,
+  UnauthorizedException,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AuthService } from '../auth/auth.service';
+import { Auth } from '../auth/decorators/auth.decorator';
+import { Public } from '../auth/decorators/public.decorator';
+import { RateLimited } from '../auth/decorators/rate-limited.decorator';
+import { CredentialsDto } from '../auth/dto/credentials.dto';
+import { SignupDto } from '../auth/dto/signup.dto';
+import { PasswordLogin } from '../auth/password-login.service';
+import { CsrfService } from '../auth/session/csrf.service';
+import { SessionLoginService } from '../auth/session/session-login.service';
+import { AppConfig } from '../config/app-config';
+import type { User } from '../users/user.entity';
+import { PasswordPolicy } from '../users/password-policy';
+import { checkForm, messageOf } from './form-errors';
+import { PageExceptionFilter } from './page-exception.filter';
+import { PageRenderer } from './page-renderer';
+import { safeNext } from './safe-next';
+
+/**
+ * Signing in, signing up and signing out. The sign-in and sign-up forms come
+ * before a session, so they carry an anonymous CSRF token (a cookie): a visitor
+ * writes nothing until signed in.
+ */
+@ApiExcludeController()
+@UseFilters(PageExceptionFilter)
+@Controller()
+export class SignInController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly login: PasswordLogin,
+    private readonly sessions: SessionLoginService,
+    private readonly csrf: CsrfService,
+    private readonly config: AppConfig,
+    private readonly policy: PasswordPolicy,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  @Public()
+  @Get()
+  home(@Req() req: Request, @Res() res: Response): void {
+    res.redirect(303, req.session?.userId ? '/profile' : '/login');
+  }
+
+  @Public()
+  @Get('login')
+  loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: string): void {
+    if (req.session?.userId) return res.redirect(303, safeNext(next));
+    this.pages.renderAnonymousForm(req, res, 'login', { title: 'Sign in', next: safeNext(next), values: {} });
+  }
+
+  @Public()
+  @RateLimited('login')
+  @Post('login')
+  async signIn(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    this.requireAnonymousFormToken(req);
+    const next = safeNext(body.next);
+    const { value, errors } = await checkForm(CredentialsDto, body);
+    const retry = (status: number, error: string) =>
+      this.pages.renderAnonymousForm(
+        req,
+        res,
+        'login',
+        { title: 'Sign in', next, error, values: { email: value.email } },
+        status,
+      );
+    if (Object.keys(errors).length) return retry(400, 'Enter your email and password.');
+    let user: User;
+    try {
+      user = await this.login.authenticate(req, res, value);
+    } catch (error) {
+      if (error instanceof UnauthorizedException) return retry(401, 'Invalid email or password.');
+      if (error instanceof HttpException && error.getStatus() === 429)
+        return retry(429, 'Too many failed attempts for this account: try again later.');
+      throw error;
+    }
+    await this.sessions.signIn(req, user);
+    res.redirect(303, next);
+  }
+
+  @Public()
+  @Get('signup')
+  signupPage(@Req() req: Request, @Res() res: Response): void {
+    this.pages.renderAnonymousForm(req, res, 'signup', {
+      title: 'Create account',
+      values: {},
+      minLength: this.config.passwordMinLength,
+    });
+  }
+
+  @Public()
+  @RateLimited('signup')
+  @Post('signup')
+  async signup(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    this.requireAnonymousFormToken(req);
+    const { value, errors } = await checkForm(SignupDto, body);
+    const retry = (status: number, fieldErrors: Record<string, string>) =>
+      this.pages.renderAnonymousForm(
+        req,
+        res,
+        'signup',
+        {
+          title: 'Create account',
+          values: { email: value.email, name: value.name },
+          errors: fieldErrors,
+          minLength: this.config.passwordMinLength,
+        },
+        status,
+      );
+    // List every fault at once: the password rules too, not only the form's shape.
+    if (typeof value.password === 'string' && !errors.password) {
+      const [problem] = this.policy.problems(value.password, 'password', [value.email, value.name]);
+      if (problem) errors.password = problem;
+    }
+    if (Object.keys(errors).length) return retry(400, errors);
+    let user: User;
+    try {
+      user = await this.auth.signup(value, req);
+    } catch (error) {
+      if (error instanceof ConflictException)
+        return retry(409, { email: 'An account with this email already exists.' });
+      if (error instanceof BadRequestException) return retry(400, { password: messageOf(error) });
+      throw error;
+    }
+    await this.sessions.signIn(req, user);
+    res.redirect(303, '/profile');
+  }
+
+  @Auth('session')
+  @Post('logout')
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.sessions.logOut(req, res);
+    res.redirect(303, '/login');
+  }
+
+  /** Signed-in forms pass the session's CSRF check in the global guard; these come before a sign-in. */
+  private requireAnonymousFormToken(req: Request): void {
+    if (!this.csrf.isAnonymousFormTokenValid(req))
+      throw new ForbiddenException('Missing or invalid CSRF token');
+  }
+}

@@ -15,6 +15,8 @@ import { AccountLockController } from './lockout/account-lock.controller';
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { ACCESS_TOKEN_TYPE, JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RateLimitGuard } from './guards/rate-limit.guard';
+import { LoginAttempts } from './lockout/login-attempts.entity';
+import { LoginAttemptsRepository } from './lockout/login-attempts.repository';
 import { LoginLockout } from './lockout/login-lockout.service';
 import { CsrfService } from './session/csrf.service';
 import { SessionLoginService } from './session/session-login.service';
@@ -22,6 +24,7 @@ import { LocalStrategy } from './strategies/local.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { jwtKey } from './tokens/jwt-key';
 import { RefreshToken } from './tokens/refresh-token.entity';
+import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
 import { TokenService } from './tokens/token.service';
 
 /** Sign-up, sign-in by cookie session or token, and the global guards (authentication, then roles). */
@@ -29,7 +32,7 @@ import { TokenService } from './tokens/token.service';
   imports: [
     UsersModule,
     SessionsModule,
-    TypeOrmModule.forFeature([RefreshToken]),
+    TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: ({ abuse }: AppConfig) => ({
@@ -56,7 +59,9 @@ import { TokenService } from './tokens/token.service';
     CsrfService,
     SessionLoginService,
     TokenService,
+    RefreshTokensRepository,
     LoginLockout,
+    LoginAttemptsRepository,
     PasswordLogin,
     Reauthentication,
     // Registration order is execution order: how often, who the caller is, what they may do.

@@ -2,6 +2,7 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { withAdvisoryLock } from './advisory-lock';
 import { dataSourceOptions } from './data-source-options';
 import { InvalidationBus } from './invalidation-bus';
 
@@ -40,14 +41,9 @@ export class DatabaseModule {}
  * Brings the schema up to date before anything reads it. TypeORM takes no lock of
  * its own, so instances that start together queue on a PostgreSQL advisory lock.
  */
-export async function runMigrations(dataSource: DataSource): Promise<string[]> {
-  const lock = dataSource.createQueryRunner();
-  try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+export function runMigrations(dataSource: DataSource): Promise<string[]> {
+  return withAdvisoryLock(dataSource, MIGRATION_LOCK_KEY, async () => {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    await lock.release();
-  }
+  });
 }

@@ -1,12 +1,10 @@
 import { hash as digest } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { Store, type SessionData } from 'express-session';
-import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
-import { CookieSession } from './cookie-session.entity';
+import { CookieSessionsRepository } from './cookie-sessions.repository';
 import './session-data';
 
 interface CachedSession {
@@ -53,7 +51,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   private readonly touchIntervalMs: number;
 
   constructor(
-    @InjectRepository(CookieSession) private readonly sessions: Repository<CookieSession>,
+    private readonly sessions: CookieSessionsRepository,
     private readonly bus: InvalidationBus,
     config: AppConfig,
   ) {
@@ -107,7 +105,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
     if (now - session.lastWrittenAt < this.touchIntervalMs) return;
     session.lastWrittenAt = now;
     this.sessions
-      .update({ idHash: hash }, { lastUsedAt: new Date(now) })
+      .setLastUsedAt(hash, new Date(now))
       .catch((error: Error) => this.logger.warn(`Could not record session use: ${error.message}`));
   }
 
@@ -136,7 +134,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   }
 
   private async fetch(hash: string): Promise<CachedSession | undefined> {
-    const row = await this.sessions.findOneBy({ idHash: hash });
+    const row = await this.sessions.findByHash(hash);
     if (!row) return undefined;
     return {
       json: JSON.stringify(row.data),
@@ -156,38 +154,24 @@ export class PgSessionStore extends Store implements InvalidationListener {
     if (!data.userId) return;
     const hash = hashSessionId(sid);
     const json = JSON.stringify(data);
-    const rows = await this.sessions.query<
-      { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
-    >(
-      `WITH account AS (
-         SELECT id FROM users WHERE id = $2 AND credential_version = $7 FOR SHARE
-       )
-       INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
-       SELECT $1, account.id, $3, $4, $5, now() + $6 * interval '1 millisecond' FROM account
-       ON CONFLICT (id_hash) DO UPDATE
-         SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
-             user_agent = excluded.user_agent, last_used_at = now()
-       RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
-      [
-        hash,
-        data.userId,
-        json,
-        data.client?.ip ?? null,
-        data.client?.userAgent ?? null,
-        this.absoluteMs,
-        data.credentialVersion ?? 0,
-      ],
-    );
-    const row = rows[0];
+    const row = await this.sessions.saveIfCredentialsCurrent({
+      idHash: hash,
+      userId: data.userId,
+      json,
+      ip: data.client?.ip ?? null,
+      userAgent: data.client?.userAgent ?? null,
+      absoluteMs: this.absoluteMs,
+      credentialVersion: data.credentialVersion ?? 0,
+    });
     if (!row) throw new StaleCredentialsError();
     // Another instance may hold the old contents; a brand-new session is nobody's yet.
     if (!row.inserted) await this.bus.publish([{ kind: 'session', key: hash }]);
-    const lastUsedAt = new Date(row.last_used_at).getTime();
+    const lastUsedAt = row.lastUsedAt.getTime();
     this.cache.set(hash, {
       json,
       lastUsedAt,
       lastWrittenAt: lastUsedAt,
-      absoluteExpiresAt: new Date(row.absolute_expires_at).getTime(),
+      absoluteExpiresAt: row.absoluteExpiresAt.getTime(),
     });
   }
 
@@ -199,7 +183,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   /** Ends sessions by hash, on every instance. */
   async remove(...hashes: string[]): Promise<void> {
     if (!hashes.length) return;
-    await this.sessions.delete(hashes.map((idHash) => ({ idHash })));
+    await this.sessions.delete(hashes);
     await this.bus.publish(hashes.map((key) => ({ kind: 'session' as const, key })));
   }
 }

@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CookieSession } from './cookie-session.entity';
+import { CookieSessionsRepository } from './cookie-sessions.repository';
 import { PgSessionStore } from './pg-session.store';
 import { SessionMiddleware } from './session.middleware';
 import { SessionsController } from './sessions.controller';
@@ -9,12 +10,15 @@ import { SignInsService } from './sign-ins.service';
 import { TokenLogin } from './token-login.entity';
 import { TokenLoginCache } from './token-login-cache';
 import { TokenLoginActivity } from './token-login-activity';
+import { TokenLoginsRepository } from './token-logins.repository';
 
 /** Sign-ins of both kinds: cookie sessions (their store) and token logins (their revocation). */
 @Module({
   imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin])],
   controllers: [SessionsController],
   providers: [
+    CookieSessionsRepository,
+    TokenLoginsRepository,
     PgSessionStore,
     SessionMiddleware,
     SignInsService,
@@ -23,12 +27,13 @@ import { TokenLoginActivity } from './token-login-activity';
     SignInCleanup,
   ],
   exports: [
+    TokenLoginsRepository,
+    SignInCleanup,
     PgSessionStore,
     SessionMiddleware,
     SignInsService,
     TokenLoginCache,
     TokenLoginActivity,
-    TypeOrmModule,
   ],
 })
 export class SessionsModule implements NestModule {

@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import type { SignInMethod } from './sign-in-method';
 import { AppConfig } from '../config/app-config';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
-import { CookieSession } from './cookie-session.entity';
+import { CookieSessionsRepository } from './cookie-sessions.repository';
 import type { SignInResponse } from './dto/sign-in.response';
 import { PgSessionStore } from './pg-session.store';
-import { TokenLogin } from './token-login.entity';
+import { TokenLoginsRepository } from './token-logins.repository';
 
 /** The sign-in a request was made with, so it can be marked, kept or ended. */
 export interface CurrentSignIn {
@@ -23,8 +21,8 @@ export interface CurrentSignIn {
 @Injectable()
 export class SignInsService {
   constructor(
-    @InjectRepository(CookieSession) private readonly sessions: Repository<CookieSession>,
-    @InjectRepository(TokenLogin) private readonly logins: Repository<TokenLogin>,
+    private readonly sessions: CookieSessionsRepository,
+    private readonly logins: TokenLoginsRepository,
     private readonly store: PgSessionStore,
     private readonly bus: InvalidationBus,
     private readonly config: AppConfig,
@@ -34,21 +32,8 @@ export class SignInsService {
   /** The user's live sign-ins, newest first. */
   async list(userId: string, current?: CurrentSignIn): Promise<SignInResponse[]> {
     const idleMs = this.config.session.idleTimeoutMs;
-    const sessions = await this.sessions
-      .createQueryBuilder('s')
-      .where('s.user_id = :userId', { userId })
-      .andWhere('s.absolute_expires_at > now()')
-      .andWhere(`s.last_used_at > now() - :idleMs * interval '1 millisecond'`, { idleMs })
-      .getMany();
-    const logins = await this.logins
-      .createQueryBuilder('l')
-      .where('l.user_id = :userId', { userId })
-      .andWhere('l.revoked_at IS NULL')
-      .andWhere('l.expires_at > now()')
-      .andWhere(`l.last_used_at > now() - :loginIdleSeconds * interval '1 second'`, {
-        loginIdleSeconds: this.config.jwt.loginIdleTimeoutSeconds,
-      })
-      .getMany();
+    const sessions = await this.sessions.findLiveOfUser(userId, idleMs);
+    const logins = await this.logins.findLiveOfUser(userId, this.config.jwt.loginIdleTimeoutSeconds);
     const iso = (date: Date) => date.toISOString();
     return [
       ...sessions.map((session) => ({
@@ -79,8 +64,8 @@ export class SignInsService {
   /** Ends one of the caller's sign-ins by its public id; false when they have none by that id. */
   async revoke(req: Request, id: string): Promise<boolean> {
     const userId = req.auth!.user.id;
-    const session = await this.sessions.findOneBy({ userId, publicId: id });
-    const login = session ? null : await this.logins.findOneBy({ userId, id, revokedAt: IsNull() });
+    const session = await this.sessions.findOfUser(userId, id);
+    const login = session ? null : await this.logins.findActiveOfUser(userId, id);
     if (session) await this.store.remove(session.idHash);
     else if (login) await this.revokeLogins([login.id]);
     else return false;
@@ -101,16 +86,10 @@ export class SignInsService {
     credentialVersion: number,
     keep?: string,
   ): Promise<void> {
-    await tx.manager.delete(CookieSession, { userId });
-    await tx.manager
-      .createQueryBuilder()
-      .update(TokenLogin)
-      .set({ revokedAt: () => 'now()' })
-      .where('user_id = :userId AND revoked_at IS NULL', { userId })
-      .andWhere('id IS DISTINCT FROM :keep', { keep: keep ?? null })
-      .execute();
+    await this.sessions.deleteAllOfUser(userId, tx.manager);
+    await this.logins.revokeAllOfUser(userId, keep, tx.manager);
     if (!keep) return;
-    await tx.manager.update(TokenLogin, { id: keep, userId }, { credentialVersion });
+    await this.logins.setCredentialVersion(keep, userId, credentialVersion, tx.manager);
     await tx.publish([{ kind: 'login', key: keep }]);
   }
 
@@ -118,13 +97,7 @@ export class SignInsService {
   async revokeLogins(loginIds: string[]): Promise<void> {
     if (!loginIds.length) return;
     await this.bus.transaction(async (tx) => {
-      await tx.manager
-        .createQueryBuilder()
-        .update(TokenLogin)
-        .set({ revokedAt: () => 'now()' })
-        .whereInIds(loginIds)
-        .andWhere({ revokedAt: IsNull() })
-        .execute();
+      await this.logins.revoke(loginIds, tx.manager);
       await tx.publish(loginIds.map((key) => ({ kind: 'login', key })));
     });
   }

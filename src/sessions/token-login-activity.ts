@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { BoundedMap } from '../common/bounded-map';
-import { TokenLogin } from './token-login.entity';
+import { TokenLoginsRepository } from './token-logins.repository';
 
 const WRITE_INTERVAL_MS = 60_000;
 
@@ -15,14 +13,14 @@ export class TokenLoginActivity {
   private readonly logger = new Logger(TokenLoginActivity.name);
   private readonly lastWritten = new BoundedMap<string, number>(200_000);
 
-  constructor(@InjectRepository(TokenLogin) private readonly logins: Repository<TokenLogin>) {}
+  constructor(private readonly logins: TokenLoginsRepository) {}
 
   touch(loginId: string): void {
     const now = Date.now();
     if (now - (this.lastWritten.get(loginId) ?? 0) < WRITE_INTERVAL_MS) return;
     this.lastWritten.set(loginId, now);
     this.logins
-      .update({ id: loginId }, { lastUsedAt: new Date(now) })
+      .markUsed(loginId)
       .catch((error: Error) => this.logger.warn(`Could not record token login use: ${error.message}`));
   }
 }

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
-import { TokenLogin } from './token-login.entity';
+import { TokenLoginsRepository } from './token-logins.repository';
 
 /** What a bearer request needs to know about its login. */
 export type LoginState = { userId: string; expiresAt: number; credentialVersion: number } | 'revoked';
@@ -23,7 +21,7 @@ export class TokenLoginCache implements InvalidationListener {
   private readonly retentionMs: number;
 
   constructor(
-    @InjectRepository(TokenLogin) private readonly repository: Repository<TokenLogin>,
+    private readonly repository: TokenLoginsRepository,
     private readonly bus: InvalidationBus,
     config: AppConfig,
   ) {
@@ -44,11 +42,7 @@ export class TokenLoginCache implements InvalidationListener {
   /** null: there is no such login. */
   get(id: string): Promise<LoginState | null> {
     return this.logins.get(id, async () => {
-      // TypeORM 1.x returns null when the selection leaves out the primary key.
-      const login = await this.repository.findOne({
-        select: { id: true, userId: true, expiresAt: true, revokedAt: true, credentialVersion: true },
-        where: { id },
-      });
+      const login = await this.repository.findState(id);
       if (!login) return null;
       return login.revokedAt
         ? 'revoked'
@@ -68,11 +62,7 @@ export class TokenLoginCache implements InvalidationListener {
   async resync(): Promise<void> {
     this.logins.clear();
     const since = new Date(Date.now() - this.retentionMs);
-    const revoked = await this.repository.find({
-      select: { id: true },
-      where: { revokedAt: MoreThan(since) },
-    });
-    for (const { id } of revoked) this.logins.set(id, 'revoked');
+    for (const id of await this.repository.findRevokedSince(since)) this.logins.set(id, 'revoked');
   }
 
   /** Logins held in memory. */

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
-import { User } from './user.entity';
+import type { User } from './user.entity';
+import { UsersRepository } from './users.repository';
 
 /**
  * The users behind authenticated requests, with their current roles and disabled
@@ -17,7 +16,7 @@ export class UserCache implements InvalidationListener {
   private readonly users: SyncedCache<User | null>;
 
   constructor(
-    @InjectRepository(User) private readonly repository: Repository<User>,
+    private readonly repository: UsersRepository,
     bus: InvalidationBus,
     config: AppConfig,
   ) {
@@ -32,7 +31,7 @@ export class UserCache implements InvalidationListener {
 
   /** The user, or null when there is none. Callers must not mutate it. */
   get(id: string): Promise<User | null> {
-    return this.users.get(id, () => this.repository.findOneBy({ id }));
+    return this.users.get(id, () => this.repository.findById(id));
   }
 
   invalidate({ kind, key }: Invalidation): void {

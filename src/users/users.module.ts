@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-
 import { RolesModule } from '../roles/roles.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
@@ -8,13 +7,22 @@ import { PasswordPolicy } from './password-policy';
 import { PasswordService } from './password.service';
 import { UserCache } from './user-cache';
 import { UsersController } from './users.controller';
+import { UsersRepository } from './users.repository';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @Module({
+  // Registers the module's entities (read through UsersRepository).
   imports: [TypeOrmModule.forFeature([User]), RolesModule, SessionsModule],
   controllers: [UsersController],
-  providers: [UsersService, PasswordService, PasswordPolicy, UserCache, AdminBootstrapService],
-  exports: [UsersService, PasswordService, PasswordPolicy, UserCache],
+  providers: [
+    UsersService,
+    UsersRepository,
+    PasswordService,
+    PasswordPolicy,
+    UserCache,
+    AdminBootstrapService,
+  ],
+  exports: [UsersService, UsersRepository, PasswordService, PasswordPolicy, UserCache],
 })
 export class UsersModule {}

@@ -1,23 +1,15 @@
 import { createHash } from 'node:crypto';
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { SignInCleanup } from '../../sessions/sign-in-cleanup';
 import { normaliseEmail } from '../../users/email';
+import { type AttemptReservation, LoginAttemptsRepository } from './login-attempts.repository';
 
 /** The long-term cap's window (NIST SP 800-63B 5.2.2: at most 100 consecutive failures). */
-export const DAY_MS = 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
 
-interface LoginReservation {
-  accountKey: string;
-  /** This attempt's place in the window: if it fails and this equals the maximum, the lock engages. */
-  attempt: number;
-  /** This attempt's place in the day window, likewise for the daily cap. */
-  dayAttempt: number;
-  /** As PostgreSQL wrote them: a JS Date would drop the microseconds and never match again. */
-  window: string;
-  day: string;
-}
+/** An attempt's slot, held while its password is checked. */
+type LoginReservation = AttemptReservation & { accountKey: string };
 
 /** 429 with the seconds to wait, answered alike for known and unknown accounts. */
 export class AccountLockedException extends HttpException {
@@ -50,9 +42,15 @@ export interface LockedCheck {
 @Injectable()
 export class LoginLockout {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly attempts: LoginAttemptsRepository,
     private readonly config: AppConfig,
-  ) {}
+    cleanup: SignInCleanup,
+  ) {
+    // Rows whose windows have both closed count nothing any more.
+    cleanup.register('loginAttempts', (manager, batch) =>
+      attempts.deleteClosed(config.abuse.loginFailureWindowMs, DAY_MS, batch, manager),
+    );
+  }
 
   /**
    * One password check under the lock: 429 when the account is locked; otherwise the
@@ -76,72 +74,32 @@ export class LoginLockout {
   private async reserve(email: string): Promise<LoginReservation> {
     const accountKey = keyOf(email);
     const { maxLoginFailures, loginFailureWindowMs, maxDailyLoginFailures } = this.config.abuse;
-    // Whether each window is open and full, from the row as it was; a refused attempt
-    // changes nothing, so waiting out the short window does not feed the day cap.
-    const sOpen = `a.window_started_at > now() - $2 * interval '1 millisecond'`;
-    const dOpen = `a.day_started_at > now() - $5 * interval '1 millisecond'`;
-    const sFull = `(${sOpen} AND a.attempts >= $3)`;
-    const dFull = `(${dOpen} AND a.day_failures >= $4)`;
-    const [row] = await this.dataSource.query<
-      {
-        locked: boolean;
-        attempts: number;
-        day_failures: number;
-        window: string;
-        day: string;
-        retry_ms: number;
-      }[]
-    >(
-      `INSERT INTO login_attempts AS a (account_key, window_started_at, attempts, day_started_at, day_failures)
-       VALUES ($1, now(), 1, now(), 1)
-       ON CONFLICT (account_key) DO UPDATE SET
-         window_started_at = CASE WHEN ${sOpen} OR ${sFull} OR ${dFull} THEN a.window_started_at ELSE now() END,
-         day_started_at = CASE WHEN ${dOpen} OR ${sFull} OR ${dFull} THEN a.day_started_at ELSE now() END,
-         attempts = CASE WHEN ${sFull} THEN $3 + 1 WHEN ${dFull} THEN a.attempts
-                         WHEN ${sOpen} THEN a.attempts + 1 ELSE 1 END,
-         day_failures = CASE WHEN ${dFull} THEN $4 + 1 WHEN ${sFull} THEN a.day_failures
-                             WHEN ${dOpen} THEN a.day_failures + 1 ELSE 1 END
-       RETURNING attempts, day_failures, window_started_at::text AS window, day_started_at::text AS day,
-         (window_started_at > now() - $2 * interval '1 millisecond' AND attempts > $3)
-           OR (day_started_at > now() - $5 * interval '1 millisecond' AND day_failures > $4) AS locked,
-         extract(epoch FROM greatest(
-           CASE WHEN attempts > $3 THEN window_started_at + $2 * interval '1 millisecond' END,
-           CASE WHEN day_failures > $4 THEN day_started_at + $5 * interval '1 millisecond' END
-         ) - now()) * 1000 AS retry_ms`,
-      [accountKey, loginFailureWindowMs, maxLoginFailures, maxDailyLoginFailures, DAY_MS],
-    );
-    if (row.locked) throw new AccountLockedException(Math.max(1, Math.ceil(Number(row.retry_ms) / 1000)));
-    return {
-      accountKey,
-      attempt: row.attempts,
-      dayAttempt: row.day_failures,
-      window: row.window,
-      day: row.day,
-    };
+    const slot = await this.attempts.reserve(accountKey, {
+      windowMs: loginFailureWindowMs,
+      maxFailures: maxLoginFailures,
+      dayMs: DAY_MS,
+      maxDailyFailures: maxDailyLoginFailures,
+    });
+    if (slot.locked) throw new AccountLockedException(Math.max(1, Math.ceil(slot.retryMs / 1000)));
+    return { ...slot, accountKey };
   }
 
   /** True when this failed attempt is the one that locks the account. */
   private locksAccount(reservation: LoginReservation): boolean {
     return (
-      reservation.attempt === this.config.abuse.maxLoginFailures ||
-      reservation.dayAttempt === this.config.abuse.maxDailyLoginFailures
+      reservation.attempts === this.config.abuse.maxLoginFailures ||
+      reservation.dayFailures === this.config.abuse.maxDailyLoginFailures
     );
   }
 
   /** The check succeeded (or did not judge): its attempt does not count. */
-  private async release({ accountKey, window, day }: LoginReservation): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE login_attempts SET
-         attempts = CASE WHEN window_started_at = $2::timestamptz THEN greatest(attempts - 1, 0) ELSE attempts END,
-         day_failures = CASE WHEN day_started_at = $3::timestamptz THEN greatest(day_failures - 1, 0) ELSE day_failures END
-       WHERE account_key = $1`,
-      [accountKey, window, day],
-    );
+  private async release(reservation: LoginReservation): Promise<void> {
+    await this.attempts.release(reservation.accountKey, reservation);
   }
 
   /** An admin lifts the lock of the account with this email, whichever window holds it. */
   async unlock(email: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM login_attempts WHERE account_key = $1', [keyOf(email)]);
+    await this.attempts.delete(keyOf(email));
   }
 }
 

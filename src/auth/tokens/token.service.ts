@@ -2,18 +2,20 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { clientInfo } from '../client-info';
 import { AppConfig } from '../../config/app-config';
 import { SignInsService } from '../../sessions/sign-ins.service';
-import { TokenLogin } from '../../sessions/token-login.entity';
+import type { TokenLogin } from '../../sessions/token-login.entity';
+import { TokenLoginsRepository } from '../../sessions/token-logins.repository';
 import { UserCache } from '../../users/user-cache';
 import type { User } from '../../users/user.entity';
+import { UsersRepository } from '../../users/users.repository';
 import type { TokenPairResponse } from '../dto/auth.responses';
 import { INVALID_CREDENTIALS } from '../auth-messages';
-import { RefreshToken } from './refresh-token.entity';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
 
 /** The claims of an access token. `sid` names the token login it belongs to. */
 export interface AccessTokenClaims {
@@ -46,7 +48,10 @@ export class TokenService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jwt: JwtService,
     private readonly signIns: SignInsService,
-    private readonly users: UserCache,
+    private readonly users: UsersRepository,
+    private readonly userCache: UserCache,
+    private readonly logins: TokenLoginsRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
@@ -61,22 +66,20 @@ export class TokenService {
   async issue(user: User, req: Request): Promise<TokenPairResponse> {
     const client = clientInfo(req);
     const pair = await this.dataSource.transaction(async (manager) => {
-      const current = await manager.query<unknown[]>(
-        'SELECT 1 FROM users WHERE id = $1 AND credential_version = $2 AND NOT disabled FOR SHARE',
-        [user.id, user.credentialVersion],
-      );
-      if (!current.length) throw new UnauthorizedException(INVALID_CREDENTIALS);
-      const login = await manager.save(
-        manager.create(TokenLogin, {
+      if (!(await this.users.lockIfCredentialsCurrent(user.id, user.credentialVersion, manager)))
+        throw new UnauthorizedException(INVALID_CREDENTIALS);
+      const login = await this.logins.create(
+        {
           userId: user.id,
           expiresAt: new Date(Date.now() + this.config.jwt.loginTtlSeconds * 1000),
           credentialVersion: user.credentialVersion,
           ip: client.ip,
           userAgent: client.userAgent,
-        }),
+        },
+        manager,
       );
       const refreshToken = randomBytes(32).toString('base64url');
-      await manager.insert(RefreshToken, { tokenHash: hashToken(refreshToken), loginId: login.id });
+      await this.refreshTokens.insert(hashToken(refreshToken), login.id, manager);
       return this.pair(user.id, login, refreshToken);
     });
     await this.audit.record(req, { type: 'login.succeeded', userId: user.id, details: { method: 'jwt' } });
@@ -87,24 +90,17 @@ export class TokenService {
   async rotate(refreshToken: string, req?: Request): Promise<TokenPairResponse> {
     const tokenHash = hashToken(refreshToken);
     const outcome = await this.dataSource.transaction(async (manager) => {
-      const spent = await manager
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ usedAt: () => 'now()' })
-        .where({ tokenHash, usedAt: IsNull() })
-        .returning(['loginId'])
-        .execute();
-      const loginId = (spent.raw as { login_id: string }[])[0]?.login_id;
-      if (!loginId) return { reused: await manager.findOneBy(RefreshToken, { tokenHash }) };
+      const loginId = await this.refreshTokens.spend(tokenHash, manager);
+      if (!loginId) return { reused: await this.refreshTokens.findByHash(tokenHash, manager) };
 
-      const login = await manager.findOneBy(TokenLogin, { id: loginId });
+      const login = await this.logins.findById(loginId, manager);
       if (!login || login.revokedAt || !this.isLive(login)) return {};
-      const user = await this.users.get(login.userId);
+      const user = await this.userCache.get(login.userId);
       if (!user || user.disabled || user.credentialVersion !== login.credentialVersion) return {};
 
       const next = randomBytes(32).toString('base64url');
-      await manager.insert(RefreshToken, { tokenHash: hashToken(next), loginId });
-      await manager.update(TokenLogin, { id: loginId }, { lastUsedAt: () => 'now()' });
+      await this.refreshTokens.insert(hashToken(next), loginId, manager);
+      await this.logins.markUsed(loginId, manager);
       return { pair: this.pair(user.id, login, next), userId: user.id };
     });
     if (outcome.pair) {
@@ -115,7 +111,7 @@ export class TokenService {
       const loginId = outcome.reused.loginId;
       this.logger.warn({ loginId }, 'Refresh token reuse: login revoked');
       await this.signIns.revokeLogins([loginId]);
-      const login = await this.dataSource.manager.findOneBy(TokenLogin, { id: loginId });
+      const login = await this.logins.findById(loginId);
       await this.audit.record(req, {
         type: 'token.reuse_detected',
         userId: login?.userId,
@@ -127,12 +123,10 @@ export class TokenService {
 
   /** Ends the login `refreshToken` belongs to (spent or not). Unknown tokens are ignored. */
   async revoke(refreshToken: string, req?: Request): Promise<void> {
-    const token = await this.dataSource.manager.findOneBy(RefreshToken, {
-      tokenHash: hashToken(refreshToken),
-    });
+    const token = await this.refreshTokens.findByHash(hashToken(refreshToken));
     if (!token) return;
     await this.signIns.revokeLogins([token.loginId]);
-    const login = await this.dataSource.manager.findOneBy(TokenLogin, { id: token.loginId });
+    const login = await this.logins.findById(token.loginId);
     await this.audit.record(req, {
       type: 'logout',
       userId: login?.userId,

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CookieSession } from './cookie-session.entity';
+
+/** A signed-in session to store, keyed by the hash of its id. */
+export interface NewCookieSession {
+  idHash: string;
+  userId: string;
+  /** The session's contents, as JSON. */
+  json: string;
+  ip: string | null;
+  userAgent: string | null;
+  /** Its absolute lifetime, counted from now when it is created (kept when it is overwritten). */
+  absoluteMs: number;
+  /** The user's credential version that its sign-in read. */
+  credentialVersion: number;
+}
+
+/** What PostgreSQL wrote for a saved session. */
+export interface SavedCookieSession {
+  lastUsedAt: Date;
+  absoluteExpiresAt: Date;
+  /** A new row, not an overwrite of an existing one. */
+  inserted: boolean;
+}
+
+/** The `cookie_sessions` table. */
+@Injectable()
+export class CookieSessionsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  findByHash(idHash: string): Promise<CookieSession | null> {
+    return this.dataSource.manager.findOneBy(CookieSession, { idHash });
+  }
+
+  /** The user's session by its public handle. */
+  findOfUser(userId: string, publicId: string): Promise<CookieSession | null> {
+    return this.dataSource.manager.findOneBy(CookieSession, { userId, publicId });
+  }
+
+  /** The user's sessions neither past their absolute lifetime nor unused for longer than `idleMs`. */
+  findLiveOfUser(userId: string, idleMs: number): Promise<CookieSession[]> {
+    return this.dataSource.manager
+      .createQueryBuilder(CookieSession, 's')
+      .where('s.user_id = :userId', { userId })
+      .andWhere('s.absolute_expires_at > now()')
+      .andWhere(`s.last_used_at > now() - :idleMs * interval '1 millisecond'`, { idleMs })
+      .getMany();
+  }
+
+  /**
+   * Stores (or overwrites) the session only while the user is still at the credential
+   * version its sign-in read; null when they are not. The user's row is share-locked,
+   * so a change that bumps the version either waits for this statement's transaction
+   * or is seen by it.
+   */
+  async saveIfCredentialsCurrent(session: NewCookieSession): Promise<SavedCookieSession | null> {
+    const rows = await this.dataSource.query<
+      { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
+    >(
+      `WITH account AS (
+         SELECT id FROM users WHERE id = $2 AND credential_version = $7 FOR SHARE
+       )
+       INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
+       SELECT $1, account.id, $3, $4, $5, now() + $6 * interval '1 millisecond' FROM account
+       ON CONFLICT (id_hash) DO UPDATE
+         SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
+             user_agent = excluded.user_agent, last_used_at = now()
+       RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
+      [
+        session.idHash,
+        session.userId,
+        session.json,
+        session.ip,
+        session.userAgent,
+        session.absoluteMs,
+        session.credentialVersion,
+      ],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      lastUsedAt: new Date(row.last_used_at),
+      absoluteExpiresAt: new Date(row.absolute_expires_at),
+      inserted: row.inserted,
+    };
+  }
+
+  async setLastUsedAt(idHash: string, lastUsedAt: Date): Promise<void> {
+    await this.dataSource.manager.update(CookieSession, { idHash }, { lastUsedAt });
+  }
+
+  async delete(idHashes: string[]): Promise<void> {
+    await this.dataSource.manager.delete(
+      CookieSession,
+      idHashes.map((idHash) => ({ idHash })),
+    );
+  }
+
+  /** Deletes every session of the user, in one statement. */
+  async deleteAllOfUser(userId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.delete(CookieSession, { userId });
+  }
+
+  /**
+   * Deletes up to `batch` sessions past their absolute lifetime or unused for longer
+   * than `idleMs`; returns how many.
+   */
+  async deleteExpired(
+    idleMs: number,
+    batch: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const [, deleted] = await manager.query<[unknown[], number]>(
+      `DELETE FROM cookie_sessions WHERE id_hash IN (
+         SELECT id_hash FROM cookie_sessions
+         WHERE absolute_expires_at < now() OR last_used_at < now() - $1 * interval '1 millisecond'
+         LIMIT $2)`,
+      [idleMs, batch],
+    );
+    return deleted;
+  }
+}

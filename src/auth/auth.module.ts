@@ -4,7 +4,9 @@ import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
+import { AuditModule } from '../audit/audit.module';
 import { RolesGuard } from '../roles/roles.guard';
+import { RolesModule } from '../roles/roles.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
@@ -30,6 +32,8 @@ import { TokenService } from './tokens/token.service';
 /** Sign-up, sign-in by cookie session or token, and the global guards (authentication, then roles). */
 @Module({
   imports: [
+    AuditModule,
+    RolesModule,
     UsersModule,
     SessionsModule,
     TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
@@ -67,7 +71,7 @@ import { TokenService } from './tokens/token.service';
     // Registration order is execution order: how often, who the caller is, what they may do.
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthenticationGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
+    { provide: APP_GUARD, useExisting: RolesGuard },
   ],
   exports: [AuthService, TokenService, PasswordLogin, Reauthentication, SessionLoginService, CsrfService],
 })

@@ -1,18 +1,19 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { withAdvisoryLock } from './advisory-lock';
 import { dataSourceOptions } from './data-source-options';
-import { InvalidationBus } from './invalidation-bus';
 
 /** Any constant shared by every instance: the key of the migration lock. */
 const MIGRATION_LOCK_KEY = 7_231_004_512;
 
-@Global()
+/**
+ * The service's connection (TypeORM's root module, which Nest makes global so that
+ * every module's `forFeature` and repositories find the DataSource), migrated before
+ * anything reads it.
+ */
 @Module({
-  providers: [InvalidationBus],
-  exports: [InvalidationBus],
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],

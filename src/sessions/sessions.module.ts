@@ -1,5 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { InvalidationModule } from '../database/invalidation.module';
 import { CookieSession } from './cookie-session.entity';
 import { CookieSessionsRepository } from './cookie-sessions.repository';
 import { PgSessionStore } from './pg-session.store';
@@ -14,7 +16,7 @@ import { TokenLoginsRepository } from './token-logins.repository';
 
 /** Sign-ins of both kinds: cookie sessions (their store) and token logins (their revocation). */
 @Module({
-  imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin])],
+  imports: [TypeOrmModule.forFeature([CookieSession, TokenLogin]), AuditModule, InvalidationModule],
   controllers: [SessionsController],
   providers: [
     CookieSessionsRepository,

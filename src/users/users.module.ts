@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { InvalidationModule } from '../database/invalidation.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RolesModule } from '../roles/roles.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -12,8 +14,14 @@ import { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @Module({
-  // Registers the module's entities (read through UsersRepository).
-  imports: [TypeOrmModule.forFeature([User]), RolesModule, SessionsModule],
+  imports: [
+    // Registers the module's entities (read through UsersRepository).
+    TypeOrmModule.forFeature([User]),
+    AuditModule,
+    InvalidationModule,
+    RolesModule,
+    SessionsModule,
+  ],
   controllers: [UsersController],
   providers: [
     UsersService,

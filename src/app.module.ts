@@ -2,17 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppController } from './app.controller';
-import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import type { AuthModuleOptions } from './auth/auth.options';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger-params';
 import { PagesModule } from './pages/pages.module';
-import { RolesModule } from './roles/roles.module';
-import { SessionsModule } from './sessions/sessions.module';
-import { UsersModule } from './users/users.module';
 
 export interface AppModuleOptions {
   /** Where request and application logs go (default: stdout). Tests capture them here. */
@@ -22,21 +19,41 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    const auth = AuthModule.forRoot(authModuleOptions(config));
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config, options.logStream)),
         DatabaseModule,
-        AuditModule,
-        UsersModule,
-        RolesModule,
-        AuthModule,
-        SessionsModule,
+        auth,
         HealthModule,
-        PagesModule,
+        PagesModule.register(auth),
       ],
       controllers: [AppController],
     };
   }
+}
+
+/** The service's environment, as the auth module's options: the one place they meet. */
+export function authModuleOptions(config: AppConfig): AuthModuleOptions {
+  return {
+    secrets: config.secrets,
+    session: {
+      cookieName: config.session.cookieName,
+      secureCookie: config.session.secureCookie,
+      idleTimeoutMs: config.session.idleTimeoutMs,
+      absoluteTimeoutMs: config.session.absoluteTimeoutMs,
+    },
+    jwt: config.jwt,
+    passwordMinLength: config.passwordMinLength,
+    bcryptCost: config.bcryptCost,
+    bcryptConcurrency: config.bcryptConcurrency,
+    bcryptMaxQueue: config.bcryptMaxQueue,
+    abuse: config.abuse,
+    admin: config.admin,
+    cleanupIntervalMs: config.cleanupIntervalMs,
+    cacheMaxAgeMs: config.cacheMaxAgeMs,
+    invalidation: config.invalidation,
+  };
 }

@@ -1,59 +1,64 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
+import { INVALIDATION_OPTIONS } from '../database/invalidation.options';
 import { RolesGuard } from '../roles/roles.guard';
 import { RolesModule } from '../roles/roles.module';
+import { SESSIONS_OPTIONS } from '../sessions/sessions.options';
 import { SessionsModule } from '../sessions/sessions.module';
+import { USERS_OPTIONS } from '../users/users.options';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
+import {
+  AUTH_ASYNC_OPTIONS_TYPE,
+  AUTH_MODULE_OPTIONS,
+  AUTH_OPTIONS_TYPE,
+  ConfigurableAuthModule,
+} from './auth.module-definition';
+import { AUTH_OPTIONS, type AuthModuleOptions, type AuthOptions, resolveAuthOptions } from './auth.options';
 import { AuthService } from './auth.service';
-import { PasswordLogin } from './password-login.service';
-import { Reauthentication } from './reauthentication.service';
-import { AccountLockController } from './lockout/account-lock.controller';
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { ACCESS_TOKEN_TYPE, JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RateLimitGuard } from './guards/rate-limit.guard';
+import { AccountLockController } from './lockout/account-lock.controller';
 import { LoginAttempts } from './lockout/login-attempts.entity';
 import { LoginAttemptsRepository } from './lockout/login-attempts.repository';
 import { LoginLockout } from './lockout/login-lockout.service';
+import { PasswordLogin } from './password-login.service';
+import { Reauthentication } from './reauthentication.service';
 import { CsrfService } from './session/csrf.service';
 import { SessionLoginService } from './session/session-login.service';
-import { LocalStrategy } from './strategies/local.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
+import { LocalStrategy } from './strategies/local.strategy';
 import { jwtKey } from './tokens/jwt-key';
 import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
 import { TokenService } from './tokens/token.service';
 
-/** Sign-up, sign-in by cookie session or token, and the global guards (authentication, then roles). */
+/** Holds the validated options and hands each module its own view of them. */
+@Module({})
+class AuthOptionsModule {}
+
+/** What a host's `@UseGuards(...)` needs, when the guards are not global. */
+const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
+
+/**
+ * The whole authentication service as one module for any Nest app: users, roles,
+ * sessions, audit, both strategies, the guards and the session middleware.
+ *
+ * `AuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
+ * The options are validated when the module starts (a bad one stops the start with
+ * one line naming it) and each feature module reads its own part of them
+ * (USERS_OPTIONS, SESSIONS_OPTIONS, INVALIDATION_OPTIONS): they never see the
+ * host's environment. With `globalGuards: false` nothing is installed on the host's
+ * routes: it applies `@UseGuards(RateLimitGuard, AuthenticationGuard, RolesGuard)` itself.
+ * The host provides the TypeORM connection (TypeOrmModule.forRoot, with the
+ * module's entities and migrations).
+ */
 @Module({
-  imports: [
-    AuditModule,
-    RolesModule,
-    UsersModule,
-    SessionsModule,
-    TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
-    ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: ({ abuse }: AppConfig) => ({
-        throttlers: [{ name: 'default', limit: abuse.rateLimit, ttl: abuse.rateWindowMs }],
-        errorMessage: 'Too many requests from this client; try again later',
-      }),
-    }),
-    JwtModule.registerAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        secret: jwtKey(config),
-        // RFC 9068: access tokens say what they are, so no other JWT can pass for one.
-        signOptions: { algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } },
-        verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
-      }),
-    }),
-  ],
   controllers: [AuthController, AccountLockController],
   providers: [
     AuthService,
@@ -68,11 +73,97 @@ import { TokenService } from './tokens/token.service';
     LoginAttemptsRepository,
     PasswordLogin,
     Reauthentication,
-    // Registration order is execution order: how often, who the caller is, what they may do.
-    { provide: APP_GUARD, useClass: RateLimitGuard },
-    { provide: APP_GUARD, useClass: AuthenticationGuard },
-    { provide: APP_GUARD, useExisting: RolesGuard },
+    RateLimitGuard,
+    AuthenticationGuard,
   ],
-  exports: [AuthService, TokenService, PasswordLogin, Reauthentication, SessionLoginService, CsrfService],
+  exports: [
+    AuthService,
+    TokenService,
+    PasswordLogin,
+    Reauthentication,
+    SessionLoginService,
+    CsrfService,
+    JwtAuthGuard,
+    RateLimitGuard,
+    AuthenticationGuard,
+  ],
 })
-export class AuthModule {}
+export class AuthModule extends ConfigurableAuthModule {
+  static override forRoot(options: typeof AUTH_OPTIONS_TYPE): DynamicModule {
+    return compose(super.forRoot(options));
+  }
+
+  static override forRootAsync(options: typeof AUTH_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return compose(super.forRootAsync(options));
+  }
+}
+
+function compose(definition: DynamicModule & { globalGuards?: boolean }): DynamicModule {
+  const { globalGuards = true, providers = [], imports = [] } = definition;
+  // The builder's options provider (and the host's imports for an async factory) go
+  // into a module of their own, which every feature module imports: visible wiring,
+  // no global provider.
+  const options: DynamicModule = {
+    module: AuthOptionsModule,
+    imports,
+    providers: [
+      ...providers,
+      {
+        provide: AUTH_OPTIONS,
+        inject: [AUTH_MODULE_OPTIONS],
+        useFactory: (raw: AuthModuleOptions) => resolveAuthOptions(raw),
+      },
+      // Each module's options are its part of the resolved options (AuthOptions extends them).
+      { provide: USERS_OPTIONS, useExisting: AUTH_OPTIONS },
+      { provide: SESSIONS_OPTIONS, useExisting: AUTH_OPTIONS },
+      {
+        provide: INVALIDATION_OPTIONS,
+        inject: [AUTH_OPTIONS],
+        useFactory: (resolved: AuthOptions) => resolved.invalidation,
+      },
+    ],
+    exports: [AUTH_OPTIONS, USERS_OPTIONS, SESSIONS_OPTIONS, INVALIDATION_OPTIONS],
+  };
+  const users = UsersModule.register(options);
+  const sessions = SessionsModule.register(options);
+  // Registration order is execution order: how often, who the caller is, what they may do.
+  const global: Provider[] = globalGuards
+    ? GUARDS.map((guard) => ({ provide: APP_GUARD, useExisting: guard }))
+    : [];
+  return {
+    module: AuthModule,
+    imports: [
+      options,
+      AuditModule,
+      RolesModule,
+      users,
+      sessions,
+      TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
+      ThrottlerModule.forRootAsync({
+        imports: [options],
+        inject: [AUTH_OPTIONS],
+        useFactory: ({ abuse }: AuthOptions) => ({
+          throttlers: [{ name: 'default', limit: abuse.rateLimit, ttl: abuse.rateWindowMs }],
+          errorMessage: 'Too many requests from this client; try again later',
+        }),
+      }),
+      JwtModule.registerAsync({
+        imports: [options],
+        inject: [AUTH_OPTIONS],
+        useFactory: (resolved: AuthOptions) => ({
+          secret: jwtKey(resolved),
+          // RFC 9068: access tokens say what they are, so no other JWT can pass for one.
+          signOptions: { algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } },
+          verifyOptions: {
+            algorithms: ['HS256'],
+            issuer: resolved.jwt.issuer,
+            audience: resolved.jwt.audience,
+          },
+        }),
+      }),
+    ],
+    providers: global,
+    // The feature modules come with it: a host (and the pages) use their services.
+    exports: [options, users, sessions, RolesModule, AuditModule],
+  };
+}

@@ -1,7 +1,14 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Client } from 'pg';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Client, type ClientConfig } from 'pg';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { INVALIDATION_OPTIONS, type InvalidationOptions } from './invalidation.options';
 
 const CHANNEL = 'auth_invalidation';
 const RECONNECT_DELAY_MS = 1000;
@@ -58,10 +65,10 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
   private reconnectTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(INVALIDATION_OPTIONS) private readonly config: InvalidationOptions,
     private readonly dataSource: DataSource,
   ) {
-    this.timeoutMs = config.invalidation.feedTimeoutMs;
+    this.timeoutMs = config.feedTimeoutMs;
   }
 
   /** True while no change from another instance can have been missed. */
@@ -122,7 +129,7 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
 
   private async connect(): Promise<void> {
     const client = new Client({
-      connectionString: this.config.database.url,
+      ...connectionOf(this.dataSource),
       connectionTimeoutMillis: Math.max(this.timeoutMs, 2000),
       // A query (LISTEN, a heartbeat) unanswered for a whole timeout means the feed is dead.
       query_timeout: this.timeoutMs,
@@ -218,6 +225,21 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
   private apply(invalidation: Invalidation): void {
     for (const listener of this.listeners) listener.invalidate(invalidation);
   }
+}
+
+/** The LISTEN connection goes where the service's own DataSource goes (a host's, too). */
+function connectionOf(dataSource: DataSource): ClientConfig {
+  const { url, host, port, username, password, database, ssl } =
+    dataSource.options as PostgresDataSourceOptions;
+  return {
+    connectionString: url,
+    host,
+    port,
+    user: username,
+    password: typeof password === 'function' ? undefined : password,
+    database,
+    ssl: ssl as ClientConfig['ssl'],
+  };
 }
 
 /**

@@ -1,8 +1,4 @@
-import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
-import { RolesModule } from '../roles/roles.module';
-import { SessionsModule } from '../sessions/sessions.module';
-import { UsersModule } from '../users/users.module';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { AccountController } from './account.controller';
 import { AdminUsersController } from './admin-users.controller';
 import { PageRenderer } from './page-renderer';
@@ -12,11 +8,16 @@ import { SignInController } from './sign-in.controller';
  * Server-rendered pages on the cookie session: sign-in, sign-up, profile, sign-ins,
  * admin users. Signed-in pages go through the global guard like the API (which
  * checks the session, the user and the CSRF token), and PageExceptionFilter turns
- * its 401 into a trip to the sign-in form and back.
+ * its 401 into a trip to the sign-in form and back. Part of this service, not of the
+ * library: a host app writes its own pages.
  */
 @Module({
-  imports: [AuthModule, UsersModule, SessionsModule, RolesModule],
   controllers: [SignInController, AccountController, AdminUsersController],
   providers: [PageRenderer],
 })
-export class PagesModule {}
+export class PagesModule {
+  /** `auth`: the app's configured AuthModule, whose services (and feature modules) the pages use. */
+  static register(auth: DynamicModule): DynamicModule {
+    return { module: PagesModule, imports: [auth] };
+  }
+}

@@ -24,7 +24,6 @@ import { SignupDto } from '../auth/dto/signup.dto';
 import { PasswordLogin } from '../auth/password-login.service';
 import { CsrfService } from '../auth/session/csrf.service';
 import { SessionLoginService } from '../auth/session/session-login.service';
-import { AppConfig } from '../config/app-config';
 import type { User } from '../users/user.entity';
 import { PasswordPolicy } from '../users/password-policy';
 import { checkForm, messageOf } from './form-errors';
@@ -46,7 +45,6 @@ export class SignInController {
     private readonly login: PasswordLogin,
     private readonly sessions: SessionLoginService,
     private readonly csrf: CsrfService,
-    private readonly config: AppConfig,
     private readonly policy: PasswordPolicy,
     private readonly pages: PageRenderer,
   ) {}
@@ -103,7 +101,7 @@ export class SignInController {
     this.pages.renderAnonymousForm(req, res, 'signup', {
       title: 'Create account',
       values: {},
-      minLength: this.config.passwordMinLength,
+      minLength: this.policy.minLength,
     });
   }
 
@@ -126,7 +124,7 @@ export class SignInController {
           title: 'Create account',
           values: { email: value.email, name: value.name },
           errors: fieldErrors,
-          minLength: this.config.passwordMinLength,
+          minLength: this.policy.minLength,
         },
         status,
       );

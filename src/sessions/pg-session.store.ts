@@ -1,7 +1,7 @@
 import { hash as digest } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
-import { AppConfig } from '../config/app-config';
+import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
 import { CookieSessionsRepository } from './cookie-sessions.repository';
@@ -53,7 +53,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   constructor(
     private readonly sessions: CookieSessionsRepository,
     private readonly bus: InvalidationBus,
-    config: AppConfig,
+    @Inject(SESSIONS_OPTIONS) config: SessionsOptions,
   ) {
     super();
     this.idleMs = config.session.idleTimeoutMs;

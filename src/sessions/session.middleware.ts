@@ -1,7 +1,7 @@
-import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import session from 'express-session';
-import { AppConfig } from '../config/app-config';
+import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { PgSessionStore } from './pg-session.store';
 
 /**
@@ -21,7 +21,7 @@ export class SessionMiddleware implements NestMiddleware {
   private readonly handler: ReturnType<typeof session>;
   private readonly hasCookie: RegExp;
 
-  constructor(config: AppConfig, store: PgSessionStore) {
+  constructor(@Inject(SESSIONS_OPTIONS) config: SessionsOptions, store: PgSessionStore) {
     this.hasCookie = new RegExp(`(?:^|;)\\s*${escapeRegExp(config.session.cookieName)}\\s*=`);
     this.handler = session({
       name: config.session.cookieName,

@@ -1,6 +1,12 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { tryAdvisoryLock } from '../database/advisory-lock';
 import { CookieSessionsRepository } from './cookie-sessions.repository';
 import { TokenLoginsRepository } from './token-logins.repository';
@@ -34,7 +40,7 @@ export class SignInCleanup implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    @Inject(SESSIONS_OPTIONS) private readonly config: SessionsOptions,
     sessions: CookieSessionsRepository,
     logins: TokenLoginsRepository,
   ) {

@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import type { SignInMethod } from './sign-in-method';
-import { AppConfig } from '../config/app-config';
+import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import { CookieSessionsRepository } from './cookie-sessions.repository';
 import type { SignInResponse } from './dto/sign-in.response';
@@ -25,7 +25,7 @@ export class SignInsService {
     private readonly logins: TokenLoginsRepository,
     private readonly store: PgSessionStore,
     private readonly bus: InvalidationBus,
-    private readonly config: AppConfig,
+    @Inject(SESSIONS_OPTIONS) private readonly config: SessionsOptions,
     private readonly audit: AuditService,
   ) {}
 

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { Inject, Injectable } from '@nestjs/common';
+import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
 import { TokenLoginsRepository } from './token-logins.repository';
@@ -23,7 +23,7 @@ export class TokenLoginCache implements InvalidationListener {
   constructor(
     private readonly repository: TokenLoginsRepository,
     private readonly bus: InvalidationBus,
-    config: AppConfig,
+    @Inject(SESSIONS_OPTIONS) config: SessionsOptions,
   ) {
     // An access token lives at most this long, plus a minute of clock skew.
     this.retentionMs = config.jwt.accessTokenTtlSeconds * 1000 + 60_000;

@@ -1,6 +1,6 @@
-import { ConflictException, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { StartupError } from '../common/startup-error';
-import { AppConfig } from '../config/app-config';
+import { USERS_OPTIONS, type UsersOptions } from './users.options';
 import { BuiltInRole } from '../roles/role-names';
 import { PasswordPolicy } from './password-policy';
 import type { User } from './user.entity';
@@ -18,7 +18,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminBootstrapService.name);
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(USERS_OPTIONS) private readonly config: UsersOptions,
     private readonly users: UsersService,
     private readonly policy: PasswordPolicy,
   ) {}

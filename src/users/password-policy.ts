@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as common from '@zxcvbn-ts/language-common';
 import * as english from '@zxcvbn-ts/language-en';
-import { AppConfig } from '../config/app-config';
+import { USERS_OPTIONS, type UsersOptions } from './users.options';
 import { isBreachedPassword } from './breached-passwords';
 import { normalisePassword } from './password.service';
 
@@ -25,7 +25,12 @@ export class PasswordPolicy {
     translations: english.translations,
   });
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(@Inject(USERS_OPTIONS) private readonly config: UsersOptions) {}
+
+  /** The shortest accepted password, in characters. */
+  get minLength(): number {
+    return this.config.passwordMinLength;
+  }
 
   /** Why `password` is not acceptable, one line per reason; empty when it is. */
   problems(password: string, field: string, context: (string | null | undefined)[] = []): string[] {

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import * as bcrypt from 'bcrypt';
 import pLimit from 'p-limit';
-import { AppConfig } from '../config/app-config';
+import { USERS_OPTIONS, type UsersOptions } from './users.options';
 import { BcryptPool } from './bcrypt-pool';
 
 /** One canonical form for a password, whatever the keyboard or OS produced (NIST 800-63B). */
@@ -31,7 +31,7 @@ export class PasswordService implements OnModuleDestroy {
   private readonly turns: pLimit.Limit;
   private readonly pool: BcryptPool;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(@Inject(USERS_OPTIONS) private readonly config: UsersOptions) {
     this.turns = pLimit(config.bcryptConcurrency);
     this.pool = new BcryptPool(config.bcryptConcurrency);
   }

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { Inject, Injectable } from '@nestjs/common';
+import { USERS_OPTIONS, type UsersOptions } from './users.options';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
 import type { User } from './user.entity';
@@ -18,7 +18,7 @@ export class UserCache implements InvalidationListener {
   constructor(
     private readonly repository: UsersRepository,
     bus: InvalidationBus,
-    config: AppConfig,
+    @Inject(USERS_OPTIONS) config: UsersOptions,
   ) {
     this.users = new SyncedCache(bus, 100_000, config.cacheMaxAgeMs);
     bus.register(this);

@@ -1,27 +1,26 @@
-import { Module } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
-import { InvalidationModule } from '../database/invalidation.module';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { registerOnce } from '../common/register-once';
+import { InvalidationModule } from '../database/invalidation.module';
 import { RolesModule } from '../roles/roles.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordPolicy } from './password-policy';
 import { PasswordService } from './password.service';
 import { UserCache } from './user-cache';
+import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
-import { User } from './user.entity';
 import { UsersService } from './users.service';
 
+const registered = new WeakMap<DynamicModule, DynamicModule>();
+
+/**
+ * Accounts, password hashing and rules, the admin bootstrap. `register(options)` takes
+ * a module that provides USERS_OPTIONS (and what SessionsModule needs: AuthModule's).
+ */
 @Module({
-  imports: [
-    // Registers the module's entities (read through UsersRepository).
-    TypeOrmModule.forFeature([User]),
-    AuditModule,
-    InvalidationModule,
-    RolesModule,
-    SessionsModule,
-  ],
   controllers: [UsersController],
   providers: [
     UsersService,
@@ -33,4 +32,19 @@ import { UsersService } from './users.service';
   ],
   exports: [UsersService, UsersRepository, PasswordService, PasswordPolicy, UserCache],
 })
-export class UsersModule {}
+export class UsersModule {
+  static register(options: DynamicModule): DynamicModule {
+    return registerOnce(registered, options, () => ({
+      module: UsersModule,
+      imports: [
+        // Registers the module's entities (read through UsersRepository).
+        TypeOrmModule.forFeature([User]),
+        options,
+        AuditModule,
+        InvalidationModule.register(options),
+        RolesModule,
+        SessionsModule.register(options),
+      ],
+    }));
+  }
+}

@@ -117,14 +117,21 @@ describe('revoking everything wins against logins in flight', () => {
     return { logins: await Promise.all(logins), action: await sent };
   }
 
-  /** Each login was judged (200 or 401, never an error), and the round did race: some were in flight. */
-  function expectJudgedWhileInFlight({ logins, action }: Round) {
+  /** Each login was judged (200 or 401, never an error). */
+  function expectJudged({ logins }: Round) {
     const unexpected = logins.filter(({ res }) => res.status !== 200 && res.status !== 401);
     expect(unexpected.map(({ res }) => outcome(res))).toEqual([]);
-    const inFlight = logins.filter(
-      (login) => login.sentAt < action.answeredAt && login.answeredAt > action.answeredAt,
-    );
-    expect(inFlight.length).toBeGreaterThan(0);
+  }
+
+  /** The round did race: some logins were sent before the action answered and answered after it. */
+  function raced({ logins, action }: Round): boolean {
+    return logins.some((login) => login.sentAt < action.answeredAt && login.answeredAt > action.answeredAt);
+  }
+
+  /** Each login was judged, and the round did race. */
+  function expectJudgedWhileInFlight(round: Round) {
+    expectJudged(round);
+    expect(raced(round)).toBe(true);
   }
 
   function signInsOf({ logins }: Round): SignIn[] {
@@ -160,29 +167,40 @@ describe('revoking everything wins against logins in flight', () => {
   it.each([0.1, 0.15, 0.25])(
     'a password change by bearer leaves none of the racing logins with the old password working (logins %s × a login apart)',
     async (spacing) => {
-      const { user, caller, loginMs } = await userWithCaller();
-      // bcrypt turns are first come, first served: logins sent before the change would
-      // all be checked before it. So the change goes first, and logins follow it, a
-      // fraction of a login apart, until it has answered: those sent while it hashes the
-      // new password read the old hash and create their sign-in around its commit.
-      const round = await race(
-        user,
-        PASSWORD,
-        () =>
-          ctx
-            .http()
-            .post('/api/auth/password')
-            .set('Authorization', `Bearer ${caller.accessToken}`)
-            .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD }),
-        { actionAtMs: 0, loginAtMs: (index) => loginMs * (0.5 + index * spacing), untilAnswered: true },
-      );
-      expect(outcome(round.action.res)).toEqual({ status: 204, body: {} });
-      expectJudgedWhileInFlight(round);
+      // A shared machine can make one round miss the race (the change answers before any
+      // login is in flight): such a round proves nothing, so up to four are played until
+      // one races; every round's sign-ins must be dead all the same.
+      let racedOnce = false;
+      for (let attempt = 0; attempt < 4 && !racedOnce; attempt++) {
+        const { user, caller, loginMs } = await userWithCaller();
+        // bcrypt turns are first come, first served: logins sent before the change would
+        // all be checked before it. So the change goes first, and logins follow it, a
+        // fraction of a login apart, until it has answered: those sent while it hashes the
+        // new password read the old hash and create their sign-in around its commit.
+        const round = await race(
+          user,
+          PASSWORD,
+          () =>
+            ctx
+              .http()
+              .post('/api/auth/password')
+              .set('Authorization', `Bearer ${caller.accessToken}`)
+              .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD }),
+          { actionAtMs: 0, loginAtMs: (index) => loginMs * index * spacing, untilAnswered: true },
+        );
+        expect(outcome(round.action.res)).toEqual({ status: 204, body: {} });
+        expectJudged(round);
+        racedOnce = raced(round);
 
-      await expectNoneWorks(signInsOf(round));
-      // The caller's own login stays (the contract), and the new password signs in.
-      expect(outcome(await bearer(caller.accessToken))).toMatchObject({ status: 200, body: { id: user.id } });
-      await tokenLogin(ctx.http, { email: user.email, password: NEW_PASSWORD });
+        await expectNoneWorks(signInsOf(round));
+        // The caller's own login stays (the contract), and the new password signs in.
+        expect(outcome(await bearer(caller.accessToken))).toMatchObject({
+          status: 200,
+          body: { id: user.id },
+        });
+        await tokenLogin(ctx.http, { email: user.email, password: NEW_PASSWORD });
+      }
+      expect(racedOnce).toBe(true);
     },
     120_000,
   );

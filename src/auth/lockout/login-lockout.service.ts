@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config';
+import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
 import { normaliseEmail } from '../../users/email';
 import { type AttemptReservation, LoginAttemptsRepository } from './login-attempts.repository';
@@ -43,7 +43,7 @@ export interface LockedCheck {
 export class LoginLockout {
   constructor(
     private readonly attempts: LoginAttemptsRepository,
-    private readonly config: AppConfig,
+    @Inject(AUTH_OPTIONS) private readonly config: AuthOptions,
     cleanup: SignInCleanup,
   ) {
     // Rows whose windows have both closed count nothing any more.

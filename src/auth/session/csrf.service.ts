@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { doubleCsrf, type DoubleCsrfUtilities } from 'csrf-csrf';
 import { csrfSync } from 'csrf-sync';
 import type { Request, Response } from 'express';
-import { AppConfig } from '../../config/app-config';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import '../../sessions/session-data';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -48,7 +48,7 @@ export class CsrfService {
 
   private readonly anonymous: DoubleCsrfUtilities;
 
-  constructor(config: AppConfig) {
+  constructor(@Inject(AUTH_OPTIONS) config: AuthOptions) {
     // Its own key, derived from the session secret, so that the raw secret signs nothing else.
     const key = createHmac('sha256', config.secrets.session)
       .update('csrf-csrf anonymous forms')
@@ -57,12 +57,13 @@ export class CsrfService {
       getSecret: () => key,
       // There is no session to bind to: the token is bound to the cookie it travels with.
       getSessionIdentifier: () => '',
-      cookieName: config.isProduction ? '__Host-csrf' : 'csrf',
+      // Secure cookies (production): the `__Host-` prefix, like the session cookie.
+      cookieName: config.session.secureCookie ? '__Host-csrf' : 'csrf',
       cookieOptions: {
         httpOnly: true,
         sameSite: 'strict',
         path: '/',
-        secure: config.isProduction,
+        secure: config.session.secureCookie,
         maxAge: ANONYMOUS_FORM_TOKEN_TTL_MS,
       },
       size: 32,

@@ -1,8 +1,8 @@
 import { promisify } from 'node:util';
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditService } from '../../audit/audit.service';
-import { AppConfig } from '../../config/app-config';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import type { User } from '../../users/user.entity';
 import { StaleCredentialsError } from '../../sessions/pg-session.store';
 import { SessionMiddleware } from '../../sessions/session.middleware';
@@ -16,7 +16,7 @@ import '../../sessions/session-data';
 export class SessionLoginService {
   constructor(
     private readonly csrf: CsrfService,
-    private readonly config: AppConfig,
+    @Inject(AUTH_OPTIONS) private readonly config: AuthOptions,
     private readonly audit: AuditService,
     private readonly sessionMiddleware: SessionMiddleware,
   ) {}

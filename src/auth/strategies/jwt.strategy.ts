@@ -1,7 +1,7 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { AppConfig } from '../../config/app-config';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { UserCache } from '../../users/user-cache';
 import type { AuthContext } from '../auth-context';
 import { TokenLoginCache } from '../../sessions/token-login-cache';
@@ -23,7 +23,7 @@ export const extractAccessToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
-    config: AppConfig,
+    @Inject(AUTH_OPTIONS) config: AuthOptions,
     private readonly logins: TokenLoginCache,
     private readonly users: UserCache,
     private readonly activity: TokenLoginActivity,

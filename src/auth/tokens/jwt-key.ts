@@ -1,7 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { AppConfig } from '../../config/app-config';
 
 /** JWT_SECRET as an HMAC key object (much cheaper for jsonwebtoken than a string). */
-export function jwtKey(config: AppConfig): KeyObject {
+export function jwtKey(config: { secrets: { jwt: string } }): KeyObject {
   return createSecretKey(Buffer.from(config.secrets.jwt, 'utf8'));
 }

@@ -1,12 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { clientInfo } from '../client-info';
-import { AppConfig } from '../../config/app-config';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { SignInsService } from '../../sessions/sign-ins.service';
 import type { TokenLogin } from '../../sessions/token-login.entity';
 import { TokenLoginsRepository } from '../../sessions/token-logins.repository';
@@ -52,7 +52,7 @@ export class TokenService {
     private readonly userCache: UserCache,
     private readonly logins: TokenLoginsRepository,
     private readonly refreshTokens: RefreshTokensRepository,
-    private readonly config: AppConfig,
+    @Inject(AUTH_OPTIONS) private readonly config: AuthOptions,
     private readonly audit: AuditService,
   ) {}
 

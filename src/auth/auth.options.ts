@@ -1,0 +1,177 @@
+import { availableParallelism } from 'node:os';
+import { StartupError } from '../common/startup-error';
+import type { InvalidationOptions } from '../database/invalidation.options';
+import type { SessionsOptions } from '../sessions/sessions.options';
+import type { UsersOptions } from '../users/users.options';
+
+/**
+ * `AuthModule.forRoot()`'s options, as a host app writes them. Only the secrets are
+ * required; every other value has the service's default. Durations say their unit
+ * in their name.
+ */
+export interface AuthModuleOptions {
+  secrets: { session: string; jwt: string; passwordPepper: string };
+  session?: {
+    cookieName?: string;
+    /** Secure cookies (HTTPS only); the service sets it, with a `__Host-` name, in production. */
+    secureCookie?: boolean;
+    idleTimeoutMs?: number;
+    absoluteTimeoutMs?: number;
+    /** Routes that get express-session (Nest `forRoutes` paths); default every route. */
+    routes?: string[];
+  };
+  jwt?: {
+    issuer?: string;
+    audience?: string;
+    accessTokenTtlSeconds?: number;
+    loginTtlSeconds?: number;
+    loginIdleTimeoutSeconds?: number;
+  };
+  passwordMinLength?: number;
+  bcryptCost?: number;
+  bcryptConcurrency?: number;
+  bcryptMaxQueue?: number;
+  abuse?: {
+    /** Requests per client IP per window on each sensitive route group. */
+    rateLimit?: number;
+    rateWindowMs?: number;
+    maxLoginFailures?: number;
+    loginFailureWindowMs?: number;
+    maxDailyLoginFailures?: number;
+  };
+  /** That account exists after start-up with the admin role. */
+  admin?: { email: string; password: string; promoteExisting?: boolean };
+  /** 0: no clean-up by this module (another process does it). */
+  cleanupIntervalMs?: number;
+  cacheMaxAgeMs?: number;
+  invalidation?: { feedTimeoutMs?: number };
+}
+
+/** The options with every default filled in: what the auth module's providers read. */
+export interface AuthOptions extends UsersOptions, SessionsOptions {
+  readonly secrets: { readonly session: string; readonly jwt: string; readonly passwordPepper: string };
+  readonly jwt: SessionsOptions['jwt'] & {
+    readonly issuer: string;
+    readonly audience: string;
+    /** A token login (one refresh-token family) ends this long after sign-in. */
+    readonly loginTtlSeconds: number;
+  };
+  readonly abuse: {
+    readonly rateLimit: number;
+    readonly rateWindowMs: number;
+    readonly maxLoginFailures: number;
+    readonly loginFailureWindowMs: number;
+    readonly maxDailyLoginFailures: number;
+  };
+  readonly invalidation: InvalidationOptions;
+}
+
+export const AUTH_OPTIONS = Symbol('AuthOptions');
+
+const DAY_S = 24 * 3600;
+
+/**
+ * Fills in the defaults and checks every value; a bad one stops the start with one
+ * line naming it (e.g. `AuthModule option session.idleTimeoutMs must be a whole
+ * number from 1000 to 2592000000`).
+ */
+export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
+  const o = options ?? ({} as AuthModuleOptions);
+  const text = (name: string, value: unknown, fallback?: string): string => {
+    const result = value ?? fallback;
+    if (typeof result !== 'string' || !result) throw invalid(name, 'a non-empty string');
+    return result;
+  };
+  const int = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
+    const result = value ?? fallback;
+    if (!Number.isInteger(result) || (result as number) < min || (result as number) > max)
+      throw invalid(name, `a whole number from ${min} to ${max}`);
+    return result as number;
+  };
+  const flag = (name: string, value: unknown, fallback: boolean): boolean => {
+    const result = value ?? fallback;
+    if (typeof result !== 'boolean') throw invalid(name, 'true or false');
+    return result;
+  };
+  const routes = o.session?.routes ?? ['*path'];
+  if (!Array.isArray(routes) || !routes.length || routes.some((route) => typeof route !== 'string' || !route))
+    throw invalid('session.routes', 'a non-empty list of route paths');
+  return {
+    secrets: {
+      session: text('secrets.session', o.secrets?.session),
+      jwt: text('secrets.jwt', o.secrets?.jwt),
+      passwordPepper: text('secrets.passwordPepper', o.secrets?.passwordPepper),
+    },
+    session: {
+      cookieName: text('session.cookieName', o.session?.cookieName, 'sid'),
+      secureCookie: flag('session.secureCookie', o.session?.secureCookie, false),
+      idleTimeoutMs: int(
+        'session.idleTimeoutMs',
+        o.session?.idleTimeoutMs,
+        1800_000,
+        1000,
+        30 * DAY_S * 1000,
+      ),
+      absoluteTimeoutMs: int(
+        'session.absoluteTimeoutMs',
+        o.session?.absoluteTimeoutMs,
+        12 * 3600_000,
+        1000,
+        365 * DAY_S * 1000,
+      ),
+      routes,
+    },
+    jwt: {
+      issuer: text('jwt.issuer', o.jwt?.issuer, 'nest-auth-service'),
+      audience: text('jwt.audience', o.jwt?.audience, 'nest-auth-service'),
+      accessTokenTtlSeconds: int('jwt.accessTokenTtlSeconds', o.jwt?.accessTokenTtlSeconds, 900, 1, DAY_S),
+      loginTtlSeconds: int('jwt.loginTtlSeconds', o.jwt?.loginTtlSeconds, 30 * DAY_S, 1, 365 * DAY_S),
+      loginIdleTimeoutSeconds: int(
+        'jwt.loginIdleTimeoutSeconds',
+        o.jwt?.loginIdleTimeoutSeconds,
+        7 * DAY_S,
+        1,
+        365 * DAY_S,
+      ),
+    },
+    passwordMinLength: int('passwordMinLength', o.passwordMinLength, 8, 8, 128),
+    bcryptCost: int('bcryptCost', o.bcryptCost, 12, 4, 31),
+    bcryptConcurrency: int('bcryptConcurrency', o.bcryptConcurrency, availableParallelism(), 1, 1024),
+    bcryptMaxQueue: int('bcryptMaxQueue', o.bcryptMaxQueue, 64, 0, 100_000),
+    abuse: {
+      rateLimit: int('abuse.rateLimit', o.abuse?.rateLimit, 20, 1, 100_000),
+      rateWindowMs: int('abuse.rateWindowMs', o.abuse?.rateWindowMs, 60_000, 1000, DAY_S * 1000),
+      maxLoginFailures: int('abuse.maxLoginFailures', o.abuse?.maxLoginFailures, 10, 1, 1000),
+      loginFailureWindowMs: int(
+        'abuse.loginFailureWindowMs',
+        o.abuse?.loginFailureWindowMs,
+        900_000,
+        1000,
+        7 * DAY_S * 1000,
+      ),
+      maxDailyLoginFailures: int(
+        'abuse.maxDailyLoginFailures',
+        o.abuse?.maxDailyLoginFailures,
+        100,
+        1,
+        100_000,
+      ),
+    },
+    admin: o.admin
+      ? {
+          email: text('admin.email', o.admin.email),
+          password: text('admin.password', o.admin.password),
+          promoteExisting: flag('admin.promoteExisting', o.admin.promoteExisting, false),
+        }
+      : undefined,
+    cleanupIntervalMs: int('cleanupIntervalMs', o.cleanupIntervalMs, 600_000, 0, 7 * DAY_S * 1000),
+    cacheMaxAgeMs: int('cacheMaxAgeMs', o.cacheMaxAgeMs, 60_000, 1000, DAY_S * 1000),
+    invalidation: {
+      feedTimeoutMs: int('invalidation.feedTimeoutMs', o.invalidation?.feedTimeoutMs, 5000, 1000, 60_000),
+    },
+  };
+}
+
+function invalid(name: string, expected: string): StartupError {
+  return new StartupError(`AuthModule option ${name} must be ${expected}`);
+}

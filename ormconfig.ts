@@ -6,6 +6,7 @@
  */
 import { DataSource } from 'typeorm';
 import { loadConfig, loadEnvFile } from './src/config/app-config';
+import { authEntities } from './src/auth/auth.entities';
 import { dataSourceOptions } from './src/database/data-source-options';
 import { EmbeddedPostgres } from './src/database/embedded-postgres';
 
@@ -19,7 +20,7 @@ async function createDataSource(): Promise<DataSource> {
   loadEnvFile();
   const { database } = loadConfig();
   const url = database.url ?? (await embeddedUrl(database.embeddedDir, database.embeddedDirIsDefault));
-  return new DataSource(dataSourceOptions(url, 2));
+  return new DataSource({ ...dataSourceOptions(url, 2), entities: authEntities });
 }
 
 export const dataSource = createDataSource();

@@ -24,6 +24,11 @@ const { EmbeddedPostgres, freePort } = require('../dist/src/database/embedded-po
 const { dataSourceOptions } = require('../dist/src/database/data-source-options.js');
 const { loadConfig } = require('../dist/src/config/app-config.js');
 const { SignInCleanup } = require('../dist/src/sessions/sign-in-cleanup.js');
+const { CookieSessionsRepository } = require('../dist/src/sessions/cookie-sessions.repository.js');
+const { TokenLoginsRepository } = require('../dist/src/sessions/token-logins.repository.js');
+const { authEntities } = require('../dist/src/auth/auth.entities.js');
+const { resolveAuthOptions } = require('../dist/src/auth/auth.options.js');
+const { authModuleOptions } = require('../dist/src/app.module.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -386,8 +391,17 @@ async function main() {
       `UPDATE cookie_sessions SET last_used_at = now() - interval '2 days'
        WHERE user_id IS NULL AND id_hash >= '8'`,
     );
-    cleanupSource = await new DataSource(dataSourceOptions(database.url, 1)).initialize();
-    const cleanup = new SignInCleanup(cleanupSource, loadConfig(env));
+    cleanupSource = await new DataSource({
+      ...dataSourceOptions(database.url, 1),
+      entities: authEntities,
+    }).initialize();
+    // The service's own clean-up, on a connection of the bench's (its sessions part).
+    const cleanup = new SignInCleanup(
+      cleanupSource,
+      resolveAuthOptions(authModuleOptions(loadConfig(env))),
+      new CookieSessionsRepository(cleanupSource),
+      new TokenLoginsRepository(cleanupSource),
+    );
     const during = load({ ...cookieRun(warmLarge), duration: 3600 });
     const cpuBefore = cpuSeconds(service.pid);
     started = performance.now();

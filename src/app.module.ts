@@ -5,7 +5,6 @@ import { AppController } from './app.controller';
 import { AuthModule } from './auth/auth.module';
 import type { AuthModuleOptions } from './auth/auth.options';
 import { AppConfig } from './config/app-config';
-import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger-params';
@@ -23,9 +22,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config, options.logStream)),
-        DatabaseModule,
+        DatabaseModule.forRoot(config.database),
         auth,
         HealthModule,
         PagesModule.register(auth),

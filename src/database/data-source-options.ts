@@ -1,19 +1,12 @@
 import { Client, type ClientConfig } from 'pg';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
-import { AuditEvent } from '../audit/audit-event.entity';
-import { LoginAttempts } from '../auth/lockout/login-attempts.entity';
-import { RefreshToken } from '../auth/tokens/refresh-token.entity';
-import { Role } from '../roles/role.entity';
-import { CookieSession } from '../sessions/cookie-session.entity';
-import { TokenLogin } from '../sessions/token-login.entity';
-import { User } from '../users/user.entity';
 import { migrations } from './migrations';
-
-export const entities = [User, Role, CookieSession, TokenLogin, RefreshToken, LoginAttempts, AuditEvent];
 
 /**
  * One definition of the connection, shared by the app, the tests and `ormconfig.ts`
  * (the TypeORM CLI). The schema comes only from migrations: `synchronize` stays off.
+ * No entities: the app's modules register theirs (`autoLoadEntities`); a DataSource
+ * of its own (the CLI, tests) adds `authEntities`.
  *
  * `queryTimeoutMs` (the app's request pool) fails a query that gets no answer, so a
  * request waits a bounded time and answers 503 when the database, or the network to
@@ -28,7 +21,6 @@ export function dataSourceOptions(
   return {
     type: 'postgres',
     url,
-    entities,
     migrations,
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -1,5 +1,6 @@
 import { ConflictException } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { authEntities } from '../../src/auth/auth.entities';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database.module';
 import { UsersService } from '../../src/users/users.service';
@@ -20,7 +21,10 @@ const TABLES = [
 describe('schema from migrations', () => {
   it('matches the entities exactly: nothing left for TypeORM to synchronise', async () => {
     const database = await createTestDatabase();
-    const dataSource = await new DataSource(dataSourceOptions(database.url, 2)).initialize();
+    const dataSource = await new DataSource({
+      ...dataSourceOptions(database.url, 2),
+      entities: authEntities,
+    }).initialize();
     try {
       const pending = await dataSource.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((query) => query.query)).toEqual([]);
@@ -32,7 +36,10 @@ describe('schema from migrations', () => {
 
   it('reverts and re-applies cleanly (what migration:revert and migration:run do)', async () => {
     const database = await createTestDatabase();
-    const dataSource = await new DataSource(dataSourceOptions(database.url, 2)).initialize();
+    const dataSource = await new DataSource({
+      ...dataSourceOptions(database.url, 2),
+      entities: authEntities,
+    }).initialize();
     const tables = async () =>
       (
         await dataSource.query<{ tablename: string }[]>(

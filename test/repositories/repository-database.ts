@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { authEntities } from '../../src/auth/auth.entities';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -12,7 +13,10 @@ export function useTestDataSource(): () => DataSource {
   let dataSource: DataSource | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = await new DataSource(dataSourceOptions(database.url, 2)).initialize();
+    dataSource = await new DataSource({
+      ...dataSourceOptions(database.url, 2),
+      entities: authEntities,
+    }).initialize();
   });
   afterAll(async () => {
     await dataSource?.destroy();

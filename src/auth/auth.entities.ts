@@ -1,0 +1,18 @@
+import { AuditEvent } from '../audit/audit-event.entity';
+import { migrations } from '../database/migrations';
+import { Role } from '../roles/role.entity';
+import { CookieSession } from '../sessions/cookie-session.entity';
+import { TokenLogin } from '../sessions/token-login.entity';
+import { User } from '../users/user.entity';
+import { LoginAttempts } from './lockout/login-attempts.entity';
+import { RefreshToken } from './tokens/refresh-token.entity';
+
+/**
+ * Every table of AuthModule and its feature modules, for a DataSource of one's own: a
+ * host app's (beside its entities), the TypeORM CLI's. Inside Nest the modules register
+ * them themselves (`TypeOrmModule.forFeature`, picked up with `autoLoadEntities`).
+ */
+export const authEntities = [User, Role, CookieSession, TokenLogin, RefreshToken, LoginAttempts, AuditEvent];
+
+/** The migrations that create and update those tables, oldest first. */
+export const authMigrations = migrations;

@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { placeTablesInSchema } from '../database/auth-schema';
 import { INVALIDATION_OPTIONS } from '../database/invalidation.options';
 import { RolesGuard } from '../roles/roles.guard';
 import { RolesModule } from '../roles/roles.module';
@@ -12,6 +13,7 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { USERS_OPTIONS } from '../users/users.options';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
+import { authEntities } from './auth.entities';
 import {
   AUTH_ASYNC_OPTIONS_TYPE,
   AUTH_MODULE_OPTIONS,
@@ -56,7 +58,8 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
  * host's environment. With `globalGuards: false` nothing is installed on the host's
  * routes: it applies `@UseGuards(RateLimitGuard, AuthenticationGuard, RolesGuard)` itself.
  * The host provides the TypeORM connection (TypeOrmModule.forRoot, with the
- * module's entities and migrations).
+ * module's entities and migrations); `schema` keeps the module's tables in a
+ * PostgreSQL schema of their own.
  */
 @Module({
   controllers: [AuthController, AccountLockController],
@@ -98,8 +101,9 @@ export class AuthModule extends ConfigurableAuthModule {
   }
 }
 
-function compose(definition: DynamicModule & { globalGuards?: boolean }): DynamicModule {
-  const { globalGuards = true, providers = [], imports = [] } = definition;
+function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: string }): DynamicModule {
+  const { globalGuards = true, schema = 'public', providers = [], imports = [] } = definition;
+  placeTablesInSchema(schema, authEntities);
   // The builder's options provider (and the host's imports for an async factory) go
   // into a module of their own, which every feature module imports: visible wiring,
   // no global provider.

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CookieSession } from './cookie-session.entity';
+import { User } from '../users/user.entity';
+import { tableOf } from '../database/table-name';
 
 /** A signed-in session to store, keyed by the hash of its id. */
 export interface NewCookieSession {
@@ -27,6 +29,15 @@ export interface SavedCookieSession {
 /** The `cookie_sessions` table. */
 @Injectable()
 export class CookieSessionsRepository {
+  // Hand-written SQL names its tables as the metadata does (AuthModule's `schema` option).
+  private get table(): string {
+    return tableOf(this.dataSource, CookieSession);
+  }
+
+  private get users(): string {
+    return tableOf(this.dataSource, User);
+  }
+
   constructor(private readonly dataSource: DataSource) {}
 
   findByHash(idHash: string): Promise<CookieSession | null> {
@@ -59,9 +70,9 @@ export class CookieSessionsRepository {
       { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
     >(
       `WITH account AS (
-         SELECT id FROM users WHERE id = $2 AND credential_version = $7 FOR SHARE
+         SELECT id FROM ${this.users} WHERE id = $2 AND credential_version = $7 FOR SHARE
        )
-       INSERT INTO cookie_sessions (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
+       INSERT INTO ${this.table} (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
        SELECT $1, account.id, $3, $4, $5, now() + $6 * interval '1 millisecond' FROM account
        ON CONFLICT (id_hash) DO UPDATE
          SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
@@ -112,8 +123,8 @@ export class CookieSessionsRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<number> {
     const [, deleted] = await manager.query<[unknown[], number]>(
-      `DELETE FROM cookie_sessions WHERE id_hash IN (
-         SELECT id_hash FROM cookie_sessions
+      `DELETE FROM ${this.table} WHERE id_hash IN (
+         SELECT id_hash FROM ${this.table}
          WHERE absolute_expires_at < now() OR last_used_at < now() - $1 * interval '1 millisecond'
          LIMIT $2)`,
       [idleMs, batch],

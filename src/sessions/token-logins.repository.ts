@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { TokenLogin } from './token-login.entity';
+import { tableOf } from '../database/table-name';
 
 /** A token login to create. */
 export interface NewTokenLogin {
@@ -14,6 +15,11 @@ export interface NewTokenLogin {
 /** The `token_logins` table. */
 @Injectable()
 export class TokenLoginsRepository {
+  // Hand-written SQL names its table as the metadata does (AuthModule's `schema` option).
+  private get table(): string {
+    return tableOf(this.dataSource, TokenLogin);
+  }
+
   constructor(private readonly dataSource: DataSource) {}
 
   create(login: NewTokenLogin, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin> {
@@ -117,8 +123,8 @@ export class TokenLoginsRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<number> {
     const [, deleted] = await manager.query<[unknown[], number]>(
-      `DELETE FROM token_logins WHERE id IN (
-         SELECT id FROM token_logins
+      `DELETE FROM ${this.table} WHERE id IN (
+         SELECT id FROM ${this.table}
          WHERE expires_at < now() OR revoked_at < now() - $1 * interval '1 millisecond'
            OR last_used_at < now() - $2 * interval '1 millisecond'
          LIMIT $3)`,

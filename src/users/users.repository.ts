@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import type { Role } from '../roles/role.entity';
 import { User } from './user.entity';
+import { junctionTableOf, tableOf } from '../database/table-name';
 
 /** An account to create; the email already normalised, the password already hashed. */
 export interface NewUserRow {
@@ -17,6 +18,21 @@ export interface NewUserRow {
  */
 @Injectable()
 export class UsersRepository {
+  // Hand-written SQL names its tables as the metadata does (AuthModule's `schema` option).
+  private get table(): string {
+    return tableOf(this.dataSource, User);
+  }
+
+  private get roleTable(): string {
+    return junctionTableOf(this.dataSource, User, 'roles');
+  }
+
+  /** `user_roles` as TypeORM knows it (a junction table has no entity class of ours). */
+  private get roleJunction(): EntityTarget<ObjectLiteral> {
+    return this.dataSource.getMetadata(User).findRelationWithPropertyPath('roles')!.junctionEntityMetadata!
+      .target;
+  }
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** Inserts the account with its roles and returns it as stored; a taken email fails (unique violation). */
@@ -84,7 +100,7 @@ export class UsersRepository {
     manager: EntityManager,
   ): Promise<boolean> {
     const current = await manager.query<unknown[]>(
-      'SELECT 1 FROM users WHERE id = $1 AND credential_version = $2 AND NOT disabled FOR SHARE',
+      `SELECT 1 FROM ${this.table} WHERE id = $1 AND credential_version = $2 AND NOT disabled FOR SHARE`,
       [id, credentialVersion],
     );
     return current.length > 0;
@@ -124,9 +140,9 @@ export class UsersRepository {
 
   /** Replaces the user's roles with exactly `roleNames`. */
   async setRoles(id: string, roleNames: readonly string[], manager: EntityManager): Promise<void> {
-    await manager.delete('user_roles', { user_id: id });
+    await manager.query(`DELETE FROM ${this.roleTable} WHERE user_id = $1`, [id]);
     await manager.insert(
-      'user_roles',
+      this.roleJunction,
       roleNames.map((role) => ({ user_id: id, role_name: role })),
     );
   }
@@ -136,7 +152,7 @@ export class UsersRepository {
     await this.dataSource.manager
       .createQueryBuilder()
       .insert()
-      .into('user_roles')
+      .into(this.roleJunction)
       .values({ user_id: id, role_name: roleName })
       .orIgnore()
       .execute();
@@ -145,7 +161,7 @@ export class UsersRepository {
   /** How many enabled users have the role. */
   async countEnabledWithRole(roleName: string, manager: EntityManager): Promise<number> {
     const [{ count }] = await manager.query<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM users u JOIN user_roles r ON r.user_id = u.id
+      `SELECT count(*)::int AS count FROM ${this.table} u JOIN ${this.roleTable} r ON r.user_id = u.id
        WHERE r.role_name = $1 AND NOT u.disabled`,
       [roleName],
     );

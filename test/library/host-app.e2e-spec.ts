@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { HostAppModule } from '../../examples/host-app/src/host-app.module';
 import { UsersService } from '../../src';
 import { PASSWORD, sessionCookie, uniqueEmail } from '../support/auth-helpers';
@@ -28,7 +29,7 @@ describe('a host app using the package entry (examples/host-app)', () => {
         jwtSecret: TEST_ENV.JWT_SECRET,
         passwordPepper: TEST_ENV.PASSWORD_PEPPER,
       }),
-      { logger: false },
+      { logger: false, abortOnError: false },
     );
     await app.init();
   });
@@ -55,8 +56,25 @@ describe('a host app using the package entry (examples/host-app)', () => {
     };
   }
 
-  it("runs the library's migrations on its own connection, then signs up and signs in by both methods", async () => {
+  it("runs the library's migrations on its own connection, in its own schema, then signs up and signs in by both methods", async () => {
     const user = await signUpAndLogIn();
+    const tables = await app
+      .get(DataSource)
+      .query<{ schemaname: string; tablename: string }[]>(
+        `SELECT schemaname, tablename FROM pg_tables WHERE tablename IN ('users', 'cookie_sessions', 'user_roles', 'login_attempts') ORDER BY 2`,
+      );
+    expect(tables).toEqual([
+      { schemaname: 'host_auth', tablename: 'cookie_sessions' },
+      { schemaname: 'host_auth', tablename: 'login_attempts' },
+      { schemaname: 'host_auth', tablename: 'user_roles' },
+      { schemaname: 'host_auth', tablename: 'users' },
+    ]);
+    const [{ n }] = await app
+      .get(DataSource)
+      .query<{ n: number }[]>('SELECT count(*)::int AS n FROM host_auth.users WHERE email = $1', [
+        user.email,
+      ]);
+    expect(n).toBe(1);
     const byCookie = await http().get('/api/auth/me').set('Cookie', user.cookie);
     expect(byCookie.body).toMatchObject({ email: user.email, authMethod: 'session' });
     const byToken = await http().get('/api/auth/me').set('Authorization', `Bearer ${user.accessToken}`);

@@ -14,7 +14,8 @@ export interface HostAppOptions {
  * A Nest app of its own that uses the auth service as a library: its own TypeORM
  * connection (with the library's entities and migrations beside whatever else it
  * has), its own controllers, and `AuthModule.forRootAsync` fed from its own
- * configuration. It imports nothing but the package entry.
+ * configuration, with the library's tables in the `host_auth` schema. It imports
+ * nothing but the package entry.
  */
 @Module({})
 export class HostAppModule {
@@ -32,6 +33,8 @@ export class HostAppModule {
           installExtensions: false,
         }),
         AuthModule.forRootAsync({
+          // The library's tables in a schema of their own, apart from the host's.
+          schema: 'host_auth',
           useFactory: () => ({
             secrets: {
               session: options.sessionSecret,

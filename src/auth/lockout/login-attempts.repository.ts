@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { tableOf } from '../../database/table-name';
+import { LoginAttempts } from './login-attempts.entity';
 
 /** The two windows of the lock: how long each lasts, and how many failures fill it. */
 export interface LockoutWindows {
@@ -27,6 +29,11 @@ export interface AttemptReservation {
 /** The `login_attempts` table: failed password checks per account key, in a short and a day window. */
 @Injectable()
 export class LoginAttemptsRepository {
+  // Hand-written SQL names its table as the metadata does (AuthModule's `schema` option).
+  private get table(): string {
+    return tableOf(this.dataSource, LoginAttempts);
+  }
+
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -54,7 +61,7 @@ export class LoginAttemptsRepository {
         retry_ms: number | string | null;
       }[]
     >(
-      `INSERT INTO login_attempts AS a (account_key, window_started_at, attempts, day_started_at, day_failures)
+      `INSERT INTO ${this.table} AS a (account_key, window_started_at, attempts, day_started_at, day_failures)
        VALUES ($1, now(), 1, now(), 1)
        ON CONFLICT (account_key) DO UPDATE SET
          window_started_at = CASE WHEN ${sOpen} OR ${sFull} OR ${dFull} THEN a.window_started_at ELSE now() END,
@@ -88,7 +95,7 @@ export class LoginAttemptsRepository {
     { window, day }: Pick<AttemptReservation, 'window' | 'day'>,
   ): Promise<void> {
     await this.dataSource.query(
-      `UPDATE login_attempts SET
+      `UPDATE ${this.table} SET
          attempts = CASE WHEN window_started_at = $2::timestamptz THEN greatest(attempts - 1, 0) ELSE attempts END,
          day_failures = CASE WHEN day_started_at = $3::timestamptz THEN greatest(day_failures - 1, 0) ELSE day_failures END
        WHERE account_key = $1`,
@@ -98,7 +105,7 @@ export class LoginAttemptsRepository {
 
   /** Forgets every attempt on `accountKey`, whichever window holds them. */
   async delete(accountKey: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM login_attempts WHERE account_key = $1', [accountKey]);
+    await this.dataSource.query(`DELETE FROM ${this.table} WHERE account_key = $1`, [accountKey]);
   }
 
   /**
@@ -112,8 +119,8 @@ export class LoginAttemptsRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<number> {
     const [, deleted] = await manager.query<[unknown[], number]>(
-      `DELETE FROM login_attempts WHERE account_key IN (
-         SELECT account_key FROM login_attempts
+      `DELETE FROM ${this.table} WHERE account_key IN (
+         SELECT account_key FROM ${this.table}
          WHERE day_started_at < now() - $2 * interval '1 millisecond' AND window_started_at < now() - $1 * interval '1 millisecond'
          LIMIT $3)`,
       [windowMs, dayMs, batch],

@@ -1,9 +1,11 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { enterAuthSchema } from '../auth-schema';
 
 export class InitialSchema1795443366013 implements MigrationInterface {
   name = 'InitialSchema1795443366013';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
+    await enterAuthSchema(queryRunner);
     await queryRunner.query(
       `CREATE TABLE "roles" ("name" character varying(32) NOT NULL, "description" character varying(200) NOT NULL DEFAULT '', "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "CHK_roles_name_format" CHECK ("name" ~ '^[a-z][a-z0-9_-]{0,31}$'), CONSTRAINT "PK_648e3f5447f725579d7d4ffdfb7" PRIMARY KEY ("name"))`,
     );
@@ -28,10 +30,11 @@ export class InitialSchema1795443366013 implements MigrationInterface {
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await enterAuthSchema(queryRunner);
     await queryRunner.query(`ALTER TABLE "user_roles" DROP CONSTRAINT "FK_85683c502a3882013c989f4ee35"`);
     await queryRunner.query(`ALTER TABLE "user_roles" DROP CONSTRAINT "FK_87b8888186ca9769c960e926870"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_85683c502a3882013c989f4ee3"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_87b8888186ca9769c960e92687"`);
+    await queryRunner.query(`DROP INDEX "IDX_85683c502a3882013c989f4ee3"`);
+    await queryRunner.query(`DROP INDEX "IDX_87b8888186ca9769c960e92687"`);
     await queryRunner.query(`DROP TABLE "user_roles"`);
     await queryRunner.query(`DROP TABLE "users"`);
     await queryRunner.query(`DROP TABLE "roles"`);

@@ -1,9 +1,11 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { enterAuthSchema } from '../auth-schema';
 
 export class IntegrityUnderRaces1796127747170 implements MigrationInterface {
   name = 'IntegrityUnderRaces1796127747170';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
+    await enterAuthSchema(queryRunner);
     await queryRunner.query(`ALTER TABLE "users" ADD "credential_version" integer NOT NULL DEFAULT '0'`);
     await queryRunner.query(
       `ALTER TABLE "token_logins" ADD "credential_version" integer NOT NULL DEFAULT '0'`,
@@ -22,7 +24,8 @@ export class IntegrityUnderRaces1796127747170 implements MigrationInterface {
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DROP INDEX "public"."IDX_dbfa0d813461e1c442c54f1ff1"`);
+    await enterAuthSchema(queryRunner);
+    await queryRunner.query(`DROP INDEX "IDX_dbfa0d813461e1c442c54f1ff1"`);
     await queryRunner.query(`ALTER TABLE "login_attempts" DROP COLUMN "day_failures"`);
     await queryRunner.query(`ALTER TABLE "login_attempts" DROP COLUMN "day_started_at"`);
     await queryRunner.query(`ALTER TABLE "token_logins" DROP COLUMN "credential_version"`);

@@ -8,6 +8,8 @@ import { CookieSessionsRepository } from './cookie-sessions.repository';
 import { PgSessionStore } from './pg-session.store';
 import { SessionMiddleware } from './session.middleware';
 import { SessionsController } from './sessions.controller';
+import { UserSignInsController } from './user-sign-ins.controller';
+import { UsersModule } from '../users/users.module';
 import { SignInCleanup } from './sign-in-cleanup';
 import { SignInsService } from './sign-ins.service';
 import { TokenLogin } from './token-login.entity';
@@ -24,7 +26,7 @@ const registered = new WeakMap<DynamicModule, DynamicModule>();
  * module that provides SESSIONS_OPTIONS and INVALIDATION_OPTIONS (AuthModule's).
  */
 @Module({
-  controllers: [SessionsController],
+  controllers: [SessionsController, UserSignInsController],
   providers: [
     CookieSessionsRepository,
     TokenLoginsRepository,
@@ -56,6 +58,7 @@ export class SessionsModule implements NestModule {
         options,
         AuditModule,
         InvalidationModule.register(options),
+        UsersModule.register(options),
       ],
     }));
   }

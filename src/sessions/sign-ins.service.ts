@@ -8,6 +8,7 @@ import { CookieSessionsRepository } from './cookie-sessions.repository';
 import type { SignInResponse } from './dto/sign-in.response';
 import { PgSessionStore } from './pg-session.store';
 import { TokenLoginsRepository } from './token-logins.repository';
+import { UsersService } from '../users/users.service';
 
 /** The sign-in a request was made with, so it can be marked, kept or ended. */
 export interface CurrentSignIn {
@@ -27,7 +28,11 @@ export class SignInsService {
     private readonly bus: InvalidationBus,
     @Inject(SESSIONS_OPTIONS) private readonly config: SessionsOptions,
     private readonly audit: AuditService,
-  ) {}
+    users: UsersService,
+  ) {
+    // Whatever moves a user to a new credential version ends their sign-ins with it.
+    users.onEndAllSignIns((tx, userId, version, keep) => this.revokeAllIn(tx, userId, version, keep));
+  }
 
   /** The user's live sign-ins, newest first. */
   async list(userId: string, current?: CurrentSignIn): Promise<SignInResponse[]> {
@@ -75,7 +80,7 @@ export class SignInsService {
 
   /**
    * Ends every sign-in of the user but the token login `keep`, inside `tx`, whose caller
-   * has just moved the user to `credentialVersion` (UsersService.endAllSignIns). One
+   * has just moved the user to `credentialVersion` (UsersService.endAllSignIns calls it). One
    * statement per table however many there are, and no notification per sign-in: the
    * user's new credential version, announced once, is what every instance checks
    * sign-ins against. The kept login moves to the new version with the user.

@@ -20,12 +20,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AuditService } from '../audit/audit.service';
 import { CurrentUser } from '../auth/decorators/current-auth.decorator';
 import { BuiltInRole, effectiveRoles } from '../roles/role-names';
 import { Roles } from '../roles/roles.decorator';
-import { SignInResponse } from '../sessions/dto/sign-in.response';
-import { SignInsService } from '../sessions/sign-ins.service';
 import { UserPageResponse } from './dto/user-page.response';
 import { ListUsersQuery, SetRolesDto, UpdateMeDto, UpdateUserDto } from './dto/user-requests';
 import { UserResponse } from './dto/user.response';
@@ -38,11 +35,7 @@ const LAST_ADMIN = 'Would leave no enabled admin';
 @ApiTags('users')
 @Controller('api/users')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly signIns: SignInsService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Roles(BuiltInRole.Admin)
   @Get()
@@ -113,24 +106,5 @@ export class UsersController {
     @Body() body: SetRolesDto,
   ): Promise<UserResponse> {
     return UserResponse.from(await this.users.setRoles(id, body.roles, req));
-  }
-
-  @Roles(BuiltInRole.Admin)
-  @Get(':id/sessions')
-  @ApiOkResponse({ type: [SignInResponse] })
-  @ApiNotFoundResponse()
-  async sessions(@UserId() id: string): Promise<SignInResponse[]> {
-    await this.users.findByIdOrFail(id);
-    return this.signIns.list(id);
-  }
-
-  @Roles(BuiltInRole.Admin)
-  @Delete(':id/sessions')
-  @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Every sign-in of that user is over, on every instance' })
-  @ApiNotFoundResponse()
-  async revokeSessions(@Req() req: Request, @CurrentUser() me: User, @UserId() id: string): Promise<void> {
-    await this.users.endAllSignIns(id);
-    await this.audit.record(req, { type: 'signins.revoked_all', userId: id, actorId: me.id });
   }
 }

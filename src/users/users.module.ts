@@ -4,7 +4,6 @@ import { AuditModule } from '../audit/audit.module';
 import { registerOnce } from '../common/register-once';
 import { InvalidationModule } from '../database/invalidation.module';
 import { RolesModule } from '../roles/roles.module';
-import { SessionsModule } from '../sessions/sessions.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordPolicy } from './password-policy';
 import { PasswordService } from './password.service';
@@ -18,7 +17,8 @@ const registered = new WeakMap<DynamicModule, DynamicModule>();
 
 /**
  * Accounts, password hashing and rules, the admin bootstrap. `register(options)` takes
- * a module that provides USERS_OPTIONS (and what SessionsModule needs: AuthModule's).
+ * a module that provides USERS_OPTIONS and INVALIDATION_OPTIONS (AuthModule's). It
+ * knows nothing of sign-ins: the sessions module depends on it, not the other way.
  */
 @Module({
   controllers: [UsersController],
@@ -43,7 +43,6 @@ export class UsersModule {
         AuditModule,
         InvalidationModule.register(options),
         RolesModule,
-        SessionsModule.register(options),
       ],
     }));
   }

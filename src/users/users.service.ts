@@ -7,13 +7,24 @@ import { InvalidationBus, type PublishingTransaction } from '../database/invalid
 import { isUniqueViolation } from '../common/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
 import { RolesService } from '../roles/roles.service';
-import { SignInsService } from '../sessions/sign-ins.service';
 import { normaliseEmail } from './email';
 import type { User } from './user.entity';
 import { UsersRepository } from './users.repository';
 
 /** Serialises changes that could remove the last enabled admin. */
 const ADMIN_CHANGE_LOCK_KEY = 7_231_004_513;
+
+/**
+ * Ends a user's sign-ins inside the transaction that moves them to `credentialVersion`,
+ * all but the token login `keep`. The sessions module registers one: users know no
+ * sign-ins, sign-ins depend on users.
+ */
+export type SignInRevoker = (
+  tx: PublishingTransaction,
+  userId: string,
+  credentialVersion: number,
+  keep?: string,
+) => Promise<void>;
 
 export interface UserSearch {
   page: number;
@@ -30,12 +41,13 @@ export interface NewUser {
 
 @Injectable()
 export class UsersService {
+  private readonly signInRevokers: SignInRevoker[] = [];
+
   constructor(
     private readonly users: UsersRepository,
     private readonly roles: RolesService,
     private readonly passwords: PasswordService,
     private readonly bus: InvalidationBus,
-    private readonly signIns: SignInsService,
     private readonly audit: AuditService,
   ) {}
 
@@ -97,6 +109,11 @@ export class UsersService {
     });
   }
 
+  /** What ends a user's sign-ins when their credential version moves on (see SignInRevoker). */
+  onEndAllSignIns(revoker: SignInRevoker): void {
+    this.signInRevokers.push(revoker);
+  }
+
   /** Ends every sign-in of the user (but the token login `keepLoginId`); returns the new credential version. */
   endAllSignIns(id: string, keepLoginId?: string): Promise<number> {
     return this.bus.transaction((tx) => this.endAllSignInsIn(tx, id, keepLoginId));
@@ -115,7 +132,7 @@ export class UsersService {
   ): Promise<number> {
     const version = await this.users.bumpCredentialVersion(id, tx.manager);
     if (version === undefined) throw new NotFoundException('No such user');
-    await this.signIns.revokeAllIn(tx, id, version, keepLoginId);
+    for (const revoke of this.signInRevokers) await revoke(tx, id, version, keepLoginId);
     await tx.publish([{ kind: 'user', key: id }]);
     return version;
   }

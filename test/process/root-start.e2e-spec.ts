@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { isAlive } from '../../src/database/embedded-postgres';
 import { PASSWORD, signUp, uniqueEmail } from '../support/auth-helpers';
-import { launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
+import { holdBuiltServer, launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
 
 /**
  * A newcomer's first `npm start`, right after cloning into a private directory such
@@ -84,13 +84,16 @@ describe('npm start from a clone in a private directory', () => {
   let work: string;
   const running: ServerProcess[] = [];
 
+  let built: { release(): Promise<void> } | undefined;
+
   beforeAll(async () => {
-    execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });
+    built = await holdBuiltServer();
     work = await mkdtemp(join(tmpdir(), 'auth-root-start-'));
     await chmod(work, 0o755);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
+    await built?.release();
     for (const server of running) if (server.process.exitCode === null) server.process.kill('SIGKILL');
     if (!work) return;
     // A postgres orphaned by a failed test would hold its files: ask each one found to stop.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../../src/database/embedded-postgres';
 import { migrations } from '../../src/database/migrations';
-import { launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
+import { holdBuiltServer, launchServer, type ServerProcess, untilHealthy } from '../support/server-process';
 import { ADMIN_URL_VAR, createTestDatabase, databaseUrl, withAdminClient } from '../support/test-database';
 
 /**
@@ -27,13 +27,16 @@ describe('the server process (npm start)', () => {
   let dir: string;
   const running: ServerProcess[] = [];
 
+  let built: { release(): Promise<void> } | undefined;
+
   beforeAll(async () => {
-    execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });
+    built = await holdBuiltServer();
     dir = await mkdtemp(join(tmpdir(), 'auth-start-'));
     await chmod(dir, 0o755);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
+    await built?.release();
     for (const server of running) if (server.process.exitCode === null) server.process.kill('SIGKILL');
     const pid = postmasterPid(join(dir, 'pg'));
     if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');

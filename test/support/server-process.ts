@@ -1,6 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../src/database/embedded-postgres';
+import { freePort, isAlive } from '../../src/database/embedded-postgres';
 
 /** The compiled server (`dist/src/main.js`) in a process of its own, as `npm start` runs it. */
 export interface ServerProcess {
@@ -55,4 +59,35 @@ export async function untilHealthy(server: ServerProcess, timeoutMs = 90_000): P
     await sleep(200);
   }
   throw new Error(`server did not become healthy:\n${server.output()}`);
+}
+
+const ROOT = join(__dirname, '../..');
+const LOCK = join(
+  tmpdir(),
+  `nest-auth-dist-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`,
+);
+
+/**
+ * Builds `dist/` and keeps it to the calling test file until `release()`: the process
+ * suites run in parallel workers, and one rebuilding `dist/` while another copies it or
+ * starts a server from it would hand that one half-written files. A lock left by a
+ * crashed run (its process gone) is taken over.
+ */
+export async function holdBuiltServer(): Promise<{ release(): Promise<void> }> {
+  for (const deadline = Date.now() + 180_000; ;) {
+    try {
+      await mkdir(LOCK);
+      await writeFile(join(LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(await readFile(join(LOCK, 'pid'), 'utf8').catch(() => '0'));
+      if (holder && !isAlive(holder)) await rm(LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline)
+        throw new Error(`${LOCK} is still held by process ${holder}`, { cause: error });
+      else await sleep(200);
+    }
+  }
+  execFileSync(join(ROOT, 'node_modules/.bin/nest'), ['build'], { cwd: ROOT, stdio: 'pipe' });
+  return { release: () => rm(LOCK, { recursive: true, force: true }) };
 }

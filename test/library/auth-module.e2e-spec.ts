@@ -42,7 +42,12 @@ describe('AuthModule.forRoot on its own', () => {
   async function start(auth: ReturnType<typeof AuthModule.forRoot>): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ ...dataSourceOptions(database.url, 2), entities: authEntities }),
+        // No retries: a start that fails on a bad option must not leave TypeORM reconnecting behind it.
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(database.url, 2),
+          entities: authEntities,
+          retryAttempts: 0,
+        }),
         auth,
       ],
       controllers: [HostController],

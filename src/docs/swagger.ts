@@ -7,10 +7,9 @@ import {
 } from '@nestjs/swagger';
 import pkg from '../../package.json';
 import type { AppConfig } from '../config/app-config';
+import { BEARER_SCHEME, SESSION_SCHEME } from '../auth/decorators/security-schemes';
 
 /** Security scheme names used by `@ApiBearerAuth` / `@ApiCookieAuth` on routes. */
-export const BEARER_SCHEME = 'bearer';
-export const SESSION_SCHEME = 'session';
 
 /** Swagger UI at /docs and the OpenAPI document at /docs-json, generated from the code. */
 export function setUpSwagger(app: INestApplication, config: AppConfig): void {

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth } from '@nestjs/swagger';
-import { BEARER_SCHEME, SESSION_SCHEME } from '../../docs/swagger';
+import { BEARER_SCHEME, SESSION_SCHEME } from './security-schemes';
 import type { SignInMethod } from '../../sessions/sign-in-method';
 
 export const AUTH_METHODS = 'auth:methods';

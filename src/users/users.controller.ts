@@ -20,7 +20,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentUser } from '../auth/decorators/current-auth.decorator';
 import { BuiltInRole, effectiveRoles } from '../roles/role-names';
 import { Roles } from '../roles/roles.decorator';
 import { UserPageResponse } from './dto/user-page.response';
@@ -52,15 +51,16 @@ export class UsersController {
 
   @Patch('me')
   @ApiOkResponse({ type: UserResponse })
-  async updateMe(@CurrentUser() me: User, @Body() body: UpdateMeDto): Promise<UserResponse> {
-    return UserResponse.from(await this.users.rename(me.id, body.name));
+  async updateMe(@Req() req: Request, @Body() body: UpdateMeDto): Promise<UserResponse> {
+    return UserResponse.from(await this.users.rename(callerOf(req).id, body.name));
   }
 
   /** Admins may read anyone; everyone else only themself. */
   @Get(':id')
   @ApiOkResponse({ type: UserResponse })
   @ApiNotFoundResponse()
-  async get(@CurrentUser() me: User, @UserId() id: string): Promise<UserResponse> {
+  async get(@Req() req: Request, @UserId() id: string): Promise<UserResponse> {
+    const me = callerOf(req);
     if (id !== me.id && !effectiveRoles(me.roles.map((role) => role.name)).has(BuiltInRole.Admin))
       throw new ForbiddenException('Only admins can read other users');
     return UserResponse.from(await this.users.findByIdOrFail(id));
@@ -107,4 +107,12 @@ export class UsersController {
   ): Promise<UserResponse> {
     return UserResponse.from(await this.users.setRoles(id, body.roles, req));
   }
+}
+
+/**
+ * The calling user, as the global guard left it on the request (read directly: the auth
+ * module's decorators are above this module, which it depends on).
+ */
+function callerOf(req: Request): User {
+  return req.auth!.user;
 }

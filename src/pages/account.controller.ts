@@ -19,7 +19,6 @@ import { AuthService } from '../auth/auth.service';
 import { Auth } from '../auth/decorators/auth.decorator';
 import { RateLimited } from '../auth/decorators/rate-limited.decorator';
 import { ChangePasswordDto } from '../auth/dto/change-password.dto';
-import { AccountLockedException } from '../auth/lockout/login-lockout.service';
 import { effectiveRoles } from '../roles/role-names';
 import { currentSignIn } from '../sessions/current-sign-in';
 import { SignInsService } from '../sessions/sign-ins.service';
@@ -82,8 +81,7 @@ export class AccountController {
         return retry(403, { currentPassword: 'Current password is incorrect.' });
       if (error instanceof BadRequestException) return retry(400, { newPassword: messageOf(error) });
       if (error instanceof HttpException && error.getStatus() === 429) {
-        if (error instanceof AccountLockedException && !res.hasHeader('Retry-After'))
-          res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        this.pages.retryAfter(res, error);
         return retry(429, {
           currentPassword: 'Too many failed attempts for this account: try again later.',
         });

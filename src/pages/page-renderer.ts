@@ -52,6 +52,15 @@ export class PageRenderer {
     this.render(req, res, 'error', { title: page.heading, ...page }, status);
   }
 
+  /**
+   * A page answering 429 says when to come back, as the API does (HttpExceptionFilter):
+   * the account lock's exception carries the seconds.
+   */
+  retryAfter(res: Response, error: unknown): void {
+    const seconds = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (typeof seconds === 'number') res.setHeader('Retry-After', String(seconds));
+  }
+
   /** A Map, not an object: `?status=constructor` must find nothing. */
   notice(status: string | undefined): string | undefined {
     return typeof status === 'string' ? NOTICES.get(status) : undefined;

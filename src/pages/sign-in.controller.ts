@@ -87,8 +87,10 @@ export class SignInController {
       user = await this.login.authenticate(req, res, value);
     } catch (error) {
       if (error instanceof UnauthorizedException) return retry(401, 'Invalid email or password.');
-      if (error instanceof HttpException && error.getStatus() === 429)
+      if (error instanceof HttpException && error.getStatus() === 429) {
+        this.pages.retryAfter(res, error);
         return retry(429, 'Too many failed attempts for this account: try again later.');
+      }
       throw error;
     }
     await this.sessions.signIn(req, user);

@@ -126,6 +126,16 @@ describe('server-rendered pages', () => {
     expect(res?.text).not.toContain('not the password');
   });
 
+  it('says on the sign-in form when the account is locked (429 with Retry-After, like the API)', async () => {
+    const user = await signUp(ctx.http);
+    const agent = browser();
+    for (let i = 0; i < 10; i++)
+      await signIn(agent, user.email, { password: 'not the password', status: 401 });
+    const locked = await signIn(agent, user.email, { status: 429 });
+    expect(locked.headers['retry-after']).toMatch(/^\d+$/);
+    expect(locked.text).toContain('Too many failed attempts for this account');
+  });
+
   it('shows a notice only for the statuses it knows: ?status=constructor shows nothing', async () => {
     const user = await signUp(ctx.http);
     const agent = browser();

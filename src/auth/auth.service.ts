@@ -36,11 +36,17 @@ export class AuthService {
           .map((message) => ({ property: 'password', message })),
       );
     if (errors.length) throw new BadRequestException(errors.map((error) => error.message));
-    return this.signup(value, req);
+    return this.createAccount(value, req);
   }
 
-  async signup({ email, password, name }: SignupDto, req: Request): Promise<User> {
-    this.enforcePolicy(password, 'password', [email, name]);
+  /** A well-formed signup (the sign-up page's): 400 when the password breaks the rules. */
+  async signup(dto: SignupDto, req: Request): Promise<User> {
+    this.enforcePolicy(dto.password, 'password', [dto.email, dto.name]);
+    return this.createAccount(dto, req);
+  }
+
+  /** The account, once its password has passed the rules (each path checks them once). */
+  private async createAccount({ email, password, name }: SignupDto, req: Request): Promise<User> {
     const user = await this.users.create({ email, password, name: name ?? null });
     await this.audit.record(req, { type: 'signup', userId: user.id });
     return user;

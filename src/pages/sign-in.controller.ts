@@ -130,8 +130,9 @@ export class SignInController {
         },
         status,
       );
-    // List every fault at once: the password rules too, not only the form's shape.
-    if (typeof value.password === 'string' && !errors.password) {
+    // List every fault at once: the password rules too, not only the form's shape. A
+    // well-formed form gets them from AuthService.signup instead (checked once, not twice).
+    if (Object.keys(errors).length && typeof value.password === 'string' && !errors.password) {
       const [problem] = this.policy.problems(value.password, 'password', [value.email, value.name]);
       if (problem) errors.password = problem;
     }

@@ -68,10 +68,13 @@ export interface FieldError {
  * Validates a body exactly as the global pipe would, but hands back the faults per
  * field instead of throwing, so that a service can add its own (the password rules)
  * and answer them all in one 400. A body that is not an object gets the pipe's 400.
+ * `unknown: 'strip'` drops fields the DTO does not describe instead of refusing them
+ * (an HTML form also posts `_csrf` and `next`).
  */
 export async function checkBody<T extends object>(
   type: new () => T,
   body: unknown,
+  { unknown = 'refuse' }: { unknown?: 'refuse' | 'strip' } = {},
 ): Promise<{ value: T; errors: FieldError[] }> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { value: await validateBody(type, body), errors: [] };
@@ -81,7 +84,7 @@ export async function checkBody<T extends object>(
   const value = plainToInstance(type, body);
   const failures = await validate(value, {
     whitelist: true,
-    forbidNonWhitelisted: true,
+    forbidNonWhitelisted: unknown === 'refuse',
     forbidUnknownValues: true,
   });
   const errors = failures.flatMap((failure) =>

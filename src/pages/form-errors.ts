@@ -1,6 +1,5 @@
 import type { HttpException } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { checkBody } from '../common/validation';
 
 /**
  * Validates a form with the same DTO as the JSON API, but answers one message per
@@ -14,15 +13,11 @@ export async function checkForm<T extends object>(
   const fields = Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(
     ([, field]) => field !== '',
   );
-  const value = plainToInstance(type, Object.fromEntries(fields));
-  const failures = await validate(value, { whitelist: true });
-  const errors = Object.fromEntries(
-    failures.map((failure) => [
-      failure.property,
-      Object.values(failure.constraints ?? {})[0] ?? 'is invalid',
-    ]),
-  );
-  return { value, errors };
+  const { value, errors } = await checkBody(type, Object.fromEntries(fields), { unknown: 'strip' });
+  const byField: Record<string, string> = {};
+  // The first fault of each field: the one the form shows next to it.
+  for (const { property, message } of errors) byField[property] ??= message;
+  return { value, errors: byField };
 }
 
 /** The first message of a refusal from a service, to show next to the field it is about. */

@@ -5,7 +5,7 @@ import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';
 import { LoginLockout } from './lockout/login-lockout.service';
 
-export const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
+const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
 
 /**
  * A signed-in user proving their password again (a password change; later, any step-up).

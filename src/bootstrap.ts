@@ -10,6 +10,7 @@ import { applyHttpSecurity } from './common/http-security';
 import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { setUpSwagger } from './docs/swagger';
+import { DrainService } from './health/drain.service';
 
 /**
  * Builds the fully configured application: the one way it is put together, used by
@@ -31,6 +32,12 @@ export async function createApp(
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   applyHttpSecurity(app, config);
+  const drain = app.get(DrainService);
+  // While draining, every response ends its connection: clients reconnect through the balancer.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (drain.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(pageCookies);
   app.setBaseViewsDir(join(__dirname, 'pages', 'views'));
   app.setViewEngine('hbs');

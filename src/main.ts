@@ -9,6 +9,9 @@ import { StartupError } from './common/startup-error';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
+import { DrainService } from './health/drain.service';
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Generated development secrets (git-ignored with the rest of .data/). */
 const DEV_SECRETS_FILE = '.data/dev-secrets.json';
@@ -44,8 +47,24 @@ async function main(): Promise<void> {
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: shutting down`);
-    // HTTP server and connection pool first, the database last.
+    const { delayMs, timeoutMs } = config.shutdown;
+    // Health answers 503 from now on; requests still arriving are served.
+    app.get(DrainService).begin();
+    // Ctrl-C in a terminal means now; SIGTERM comes from what routes traffic here, which
+    // needs a moment to see the 503 and stop sending.
+    const delay = signal === 'SIGTERM' ? delayMs : 0;
+    logger.log(`${signal}: draining${delay ? ` for ${delay / 1000} s` : ''}, then shutting down`);
+    if (delay) await sleep(delay);
+    // No more connections; those in flight get up to SHUTDOWN_TIMEOUT_SECONDS.
+    const server: Server = app.getHttpServer();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const overdue = setTimeout(() => {
+      logger.warn(`Requests still running after ${timeoutMs / 1000} s: closing their connections`);
+      server.closeAllConnections();
+    }, timeoutMs);
+    await closed;
+    clearTimeout(overdue);
+    // Then the connection pools and the notification feed, the database last.
     await app.close();
     await embedded?.stop();
     process.exit(0);

@@ -6,6 +6,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { placeTablesInSchema } from '../database/auth-schema';
 import { INVALIDATION_OPTIONS } from '../database/invalidation.options';
+import { RedisConnection } from '../redis/redis-connection';
+import { RedisModule } from '../redis/redis.module';
+import { RedisThrottlerStorage } from '../redis/redis-throttler.storage';
+import { REDIS_OPTIONS } from '../redis/redis.options';
 import { RolesGuard } from '../roles/roles.guard';
 import { RolesModule } from '../roles/roles.module';
 import { SESSIONS_OPTIONS } from '../sessions/sessions.options';
@@ -125,11 +129,17 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
         inject: [AUTH_OPTIONS],
         useFactory: (resolved: AuthOptions) => resolved.invalidation,
       },
+      {
+        provide: REDIS_OPTIONS,
+        inject: [AUTH_OPTIONS],
+        useFactory: (resolved: AuthOptions) => resolved.redis,
+      },
     ],
-    exports: [AUTH_OPTIONS, USERS_OPTIONS, SESSIONS_OPTIONS, INVALIDATION_OPTIONS],
+    exports: [AUTH_OPTIONS, USERS_OPTIONS, SESSIONS_OPTIONS, INVALIDATION_OPTIONS, REDIS_OPTIONS],
   };
   const users = UsersModule.register(options);
   const sessions = SessionsModule.register(options);
+  const redis = RedisModule.register(options);
   // Registration order is execution order: how often, who the caller is, what they may do.
   const global: Provider[] = globalGuards
     ? GUARDS.map((guard) => ({ provide: APP_GUARD, useExisting: guard }))
@@ -142,13 +152,16 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
       RolesModule,
       users,
       sessions,
+      redis,
       TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
       ThrottlerModule.forRootAsync({
-        imports: [options],
-        inject: [AUTH_OPTIONS],
-        useFactory: ({ abuse }: AuthOptions) => ({
+        imports: [options, redis],
+        inject: [AUTH_OPTIONS, RedisConnection],
+        useFactory: ({ abuse }: AuthOptions, connection: RedisConnection) => ({
           throttlers: [{ name: 'default', limit: abuse.rateLimit, ttl: abuse.rateWindowMs }],
           errorMessage: 'Too many requests from this client; try again later',
+          // With Redis, one count for the whole fleet; without, each instance counts in memory.
+          storage: connection.enabled ? new RedisThrottlerStorage(connection) : undefined,
         }),
       }),
       JwtModule.registerAsync({
@@ -168,6 +181,6 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
     ],
     providers: global,
     // The feature modules come with it: a host (and the pages) use their services.
-    exports: [options, users, sessions, RolesModule, AuditModule],
+    exports: [options, users, sessions, redis, RolesModule, AuditModule],
   };
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { StartupError } from '../common/startup-error';
 import type { InvalidationOptions } from '../database/invalidation.options';
+import type { RedisOptions } from '../redis/redis.options';
 import type { SessionsOptions } from '../sessions/sessions.options';
 import type { UsersOptions } from '../users/users.options';
 
@@ -19,7 +20,11 @@ export interface AuthModuleOptions {
     absoluteTimeoutMs?: number;
     /** Routes that get express-session (Nest `forRoutes` paths); default every route. */
     routes?: string[];
+    /** Where sessions live (default `postgres`); `redis` needs `redis.url`. */
+    store?: 'postgres' | 'redis';
   };
+  /** A Redis shared by every instance: throttle counters, and sessions with `session.store: 'redis'`. */
+  redis?: { url?: string; keyPrefix?: string };
   jwt?: {
     issuer?: string;
     audience?: string;
@@ -64,6 +69,7 @@ export interface AuthOptions extends UsersOptions, SessionsOptions {
     readonly maxDailyLoginFailures: number;
   };
   readonly invalidation: InvalidationOptions;
+  readonly redis: RedisOptions;
 }
 
 export const AUTH_OPTIONS = Symbol('AuthOptions');
@@ -93,6 +99,12 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
     if (typeof result !== 'boolean') throw invalid(name, 'true or false');
     return result;
   };
+  const store = o.session?.store ?? 'postgres';
+  if (store !== 'postgres' && store !== 'redis') throw invalid('session.store', 'postgres or redis');
+  const redisUrl = o.redis?.url;
+  if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\/\S+$/.test(redisUrl)))
+    throw invalid('redis.url', 'a redis:// or rediss:// URL');
+  if (store === 'redis' && !redisUrl) throw invalid('redis.url', "set when session.store is 'redis'");
   const routes = o.session?.routes ?? ['*path'];
   if (!Array.isArray(routes) || !routes.length || routes.some((route) => typeof route !== 'string' || !route))
     throw invalid('session.routes', 'a non-empty list of route paths');
@@ -120,7 +132,9 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
         365 * DAY_S * 1000,
       ),
       routes,
+      store,
     },
+    redis: { url: redisUrl, keyPrefix: o.redis?.keyPrefix ?? 'nest-auth:' },
     jwt: {
       issuer: text('jwt.issuer', o.jwt?.issuer, 'nest-auth-service'),
       audience: text('jwt.audience', o.jwt?.audience, 'nest-auth-service'),

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
-import { isDatabaseUnavailable } from './postgres-errors';
+import { isDependencyUnavailable } from './dependency-unavailable';
 
 interface ErrorBody {
   statusCode: number;
@@ -64,8 +64,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
             : exception.message;
       return { statusCode: status, error: reasonPhrase(status), message };
     }
-    if (isDatabaseUnavailable(exception)) {
-      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+    if (isDependencyUnavailable(exception)) {
+      this.logger.warn(`Dependency unavailable: ${(exception as Error).message}`);
       return {
         statusCode: HttpStatus.SERVICE_UNAVAILABLE,
         error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),

@@ -31,6 +31,14 @@ export abstract class AppConfig {
   };
   /** No cached session, token login or user is trusted longer than this, notification or not. */
   abstract readonly cacheMaxAgeMs: number;
+  /** Redis shared by every instance (throttle counters; sessions with SESSION_STORE=redis). */
+  abstract readonly redis?: { readonly url: string; readonly keyPrefix: string };
+  abstract readonly shutdown: {
+    /** After SIGTERM, health answers 503 and requests are still served for this long, so balancers move on first. */
+    readonly delayMs: number;
+    /** Then requests in flight have this long to finish before the process exits regardless. */
+    readonly timeoutMs: number;
+  };
   abstract readonly secrets: {
     readonly session: string;
     readonly jwt: string;
@@ -48,6 +56,8 @@ export abstract class AppConfig {
     readonly idleTimeoutMs: number;
     /** A session is over this long after sign-in, however active. */
     readonly absoluteTimeoutMs: number;
+    /** Where cookie sessions live. */
+    readonly store: 'postgres' | 'redis';
   };
   abstract readonly jwt: {
     readonly issuer: string;
@@ -189,6 +199,8 @@ export function loadConfig(
       'TRUST_PROXY=true trusts any X-Forwarded-For a client sends: in production set the number of proxy hops (e.g. 1) or their addresses (e.g. loopback, 10.0.0.0/8)',
     );
 
+  if (env.SESSION_STORE === 'redis' && !env.REDIS_URL) problems.push('SESSION_STORE=redis needs REDIS_URL');
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -205,6 +217,13 @@ export function loadConfig(
     },
     invalidation: { feedTimeoutMs: (env.INVALIDATION_FEED_TIMEOUT_SECONDS ?? 5) * 1000 },
     cacheMaxAgeMs: (env.CACHE_MAX_AGE_SECONDS ?? 60) * 1000,
+    redis: env.REDIS_URL
+      ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'nest-auth:' }
+      : undefined,
+    shutdown: {
+      delayMs: (env.SHUTDOWN_DELAY_SECONDS ?? 0) * 1000,
+      timeoutMs: (env.SHUTDOWN_TIMEOUT_SECONDS ?? 10) * 1000,
+    },
     secrets: {
       session: sessionSecret,
       jwt: jwtSecret,
@@ -218,6 +237,7 @@ export function loadConfig(
       secureCookie: isProduction,
       idleTimeoutMs: (env.SESSION_IDLE_TIMEOUT_SECONDS ?? 30 * 60) * 1000,
       absoluteTimeoutMs: (env.SESSION_ABSOLUTE_TIMEOUT_SECONDS ?? 12 * 3600) * 1000,
+      store: (env.SESSION_STORE ?? 'postgres') as 'postgres' | 'redis',
     },
     jwt: {
       issuer: env.JWT_ISSUER ?? 'nest-auth-service',

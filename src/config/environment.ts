@@ -64,6 +64,28 @@ export class EnvironmentVariables {
   INVALIDATION_FEED_TIMEOUT_SECONDS?: number;
 
   @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// connection URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{0,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be up to 64 letters, digits, dots, colons, dashes or underscores',
+  })
+  REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @IsIn(['postgres', 'redis'], { message: 'SESSION_STORE must be postgres or redis' })
+  SESSION_STORE?: string;
+
+  @IsOptional()
+  @IntegerInRange(0, 300)
+  SHUTDOWN_DELAY_SECONDS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 600)
+  SHUTDOWN_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
   @IntegerInRange(1, 86_400)
   CACHE_MAX_AGE_SECONDS?: number;
 

@@ -12,6 +12,8 @@ import { INVALIDATION_OPTIONS, type InvalidationOptions } from './invalidation.o
 
 const CHANNEL = 'auth_invalidation';
 const RECONNECT_DELAY_MS = 1000;
+/** The longest a change waits for its own notification to come back (see `echo`). */
+const ECHO_WAIT_MS = 1000;
 
 /** What changed: a cache entry every instance must drop. */
 export interface Invalidation {
@@ -36,7 +38,10 @@ export interface PublishingTransaction {
  * Keeps the in-memory caches of every instance consistent: a change is published
  * with PostgreSQL NOTIFY (delivered at commit) and applied locally, so the instance
  * that made it never serves the old state, and the others drop it within
- * milliseconds.
+ * milliseconds. A change is answered only once its own notification has come back
+ * to this instance (at most ECHO_WAIT_MS): PostgreSQL hands it to every listener at
+ * the same moment, so by the time the client hears "done", the other instances have
+ * it too, and the client's next request to any of them sees the change.
  *
  * The caches may be trusted only while `live`: the LISTEN connection is up, was
  * resynchronised after it (re)connected, and has proven itself within the last
@@ -63,6 +68,10 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
   private beating = false;
   private stopped = false;
   private reconnectTimer?: NodeJS.Timeout;
+  /** Changes waiting for their notification to come back, by echo id. */
+  private readonly echoes = new Map<string, () => void>();
+  private echoCount = 0;
+  private readonly echoPrefix = Math.random().toString(36).slice(2);
 
   constructor(
     @Inject(INVALIDATION_OPTIONS) private readonly config: InvalidationOptions,
@@ -80,17 +89,18 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     this.listeners.push(listener);
   }
 
-  /** Publishes after commit when given the transaction's manager; applies locally now. */
-  async publish(
-    invalidations: Invalidation[],
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<void> {
+  /** Applies locally now and announces at once; resolves when the announcement is back. */
+  async publish(invalidations: Invalidation[]): Promise<void> {
     if (!invalidations.length) return;
     this.applyAll(invalidations);
-    // One notification per change keeps each payload far below NOTIFY's 8000-byte limit.
-    for (const invalidation of invalidations) {
-      await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(invalidation)]);
+    const echo = this.echo();
+    try {
+      await this.notify(invalidations, this.dataSource.manager, echo.id);
+    } catch (error) {
+      echo.cancel();
+      throw error;
     }
+    await echo.back;
   }
 
   /**
@@ -102,17 +112,54 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
    */
   async transaction<T>(work: (tx: PublishingTransaction) => Promise<T>): Promise<T> {
     const published: Invalidation[] = [];
-    const result = await this.dataSource.transaction((manager) =>
-      work({
-        manager,
-        publish: (invalidations) => {
-          published.push(...invalidations);
-          return this.publish(invalidations, manager);
-        },
-      }),
-    );
+    const echo = this.echo();
+    let result: T;
+    try {
+      result = await this.dataSource.transaction((manager) =>
+        work({
+          manager,
+          publish: async (invalidations) => {
+            published.push(...invalidations);
+            this.applyAll(invalidations);
+            await this.notify(invalidations, manager, echo.id);
+          },
+        }),
+      );
+    } catch (error) {
+      echo.cancel();
+      throw error;
+    }
     this.applyAll(published);
+    if (published.length) await echo.back;
+    else echo.cancel();
     return result;
+  }
+
+  /** One notification per change keeps each payload far below NOTIFY's 8000-byte limit. */
+  private async notify(invalidations: Invalidation[], manager: EntityManager, echo: string): Promise<void> {
+    for (const { kind, key } of invalidations) {
+      await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ kind, key, echo })]);
+    }
+  }
+
+  /**
+   * Waits for a notification carrying this id to come back through the feed; at most
+   * ECHO_WAIT_MS, and not at all while the feed is dead (the caches are bypassed then).
+   */
+  private echo(): { id: string; back: Promise<void>; cancel(): void } {
+    const id = `${this.echoPrefix}.${++this.echoCount}`;
+    let timer: NodeJS.Timeout | undefined;
+    const back = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.echoes.delete(id);
+        resolve();
+      };
+      this.echoes.set(id, done);
+      timer = setTimeout(done, ECHO_WAIT_MS);
+    });
+    const cancel = () => this.echoes.get(id)?.();
+    return { id, back: this.live ? back : (cancel(), back), cancel };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -139,7 +186,9 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       try {
-        this.apply(JSON.parse(message.payload) as Invalidation);
+        const { kind, key, echo } = JSON.parse(message.payload) as Invalidation & { echo?: string };
+        this.apply({ kind, key });
+        if (echo) this.echoes.get(echo)?.();
       } catch {
         this.logger.warn('Ignored a malformed invalidation message');
       }

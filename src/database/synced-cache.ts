@@ -1,5 +1,8 @@
 import { BoundedMap } from '../common/bounded-map';
-import type { InvalidationBus } from './invalidation-bus';
+/** What tells a cache whether it may be trusted: the InvalidationBus, or that and a store's connection. */
+export interface Liveness {
+  readonly live: boolean;
+}
 
 interface Entry<V> {
   value: V;
@@ -8,8 +11,8 @@ interface Entry<V> {
 }
 
 /**
- * A read-through cache that is only trusted while the InvalidationBus is live (so
- * no change from another instance can have been missed), bounded in size, never
+ * A read-through cache that is only trusted while its feed (the InvalidationBus) is
+ * live, so no change from another instance can have been missed, bounded in size, never
  * trusting an entry older than `maxAgeMs` (a backstop should a notification be
  * lost), and never keeping a value read before an invalidation that raced the read.
  * `undefined` from a loader means "nothing to keep" and is not cached.
@@ -20,7 +23,7 @@ export class SyncedCache<V> {
   private generation = 0;
 
   constructor(
-    private readonly bus: InvalidationBus,
+    private readonly feed: Liveness,
     capacity: number,
     private readonly maxAgeMs: number,
   ) {
@@ -29,7 +32,7 @@ export class SyncedCache<V> {
 
   /** The cached value, when the cache can be trusted. */
   peek(key: string): V | undefined {
-    if (!this.bus.live) return undefined;
+    if (!this.feed.live) return undefined;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (Date.now() - entry.storedAt < this.maxAgeMs) return entry.value;
@@ -49,7 +52,7 @@ export class SyncedCache<V> {
     const startedAt = Date.now();
     const value = await load();
     // Aged from when the read began: the database may have changed since.
-    if (value !== undefined && this.bus.live && generation === this.generation)
+    if (value !== undefined && this.feed.live && generation === this.generation)
       this.entries.set(key, { value, storedAt: startedAt });
     return value;
   }

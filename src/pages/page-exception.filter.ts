@@ -7,7 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { isDatabaseUnavailable } from '../common/postgres-errors';
+import { isDependencyUnavailable } from '../common/dependency-unavailable';
 import { PageRenderer } from './page-renderer';
 
 /**
@@ -30,7 +30,7 @@ export class PageExceptionFilter implements ExceptionFilter {
     const status =
       exception instanceof HttpException
         ? exception.getStatus()
-        : isDatabaseUnavailable(exception)
+        : isDependencyUnavailable(exception)
           ? 503
           : 500;
     if (status === 401) {

@@ -3,32 +3,13 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { CookieSession } from './cookie-session.entity';
 import { User } from '../users/user.entity';
 import { tableOf } from '../database/table-name';
+import { type NewCookieSession, type SavedCookieSession, SessionRepository } from './session-repository';
 
-/** A signed-in session to store, keyed by the hash of its id. */
-export interface NewCookieSession {
-  idHash: string;
-  userId: string;
-  /** The session's contents, as JSON. */
-  json: string;
-  ip: string | null;
-  userAgent: string | null;
-  /** Its absolute lifetime, counted from now when it is created (kept when it is overwritten). */
-  absoluteMs: number;
-  /** The user's credential version that its sign-in read. */
-  credentialVersion: number;
-}
-
-/** What PostgreSQL wrote for a saved session. */
-export interface SavedCookieSession {
-  lastUsedAt: Date;
-  absoluteExpiresAt: Date;
-  /** A new row, not an overwrite of an existing one. */
-  inserted: boolean;
-}
-
-/** The `cookie_sessions` table. */
+/** The `cookie_sessions` table: the sessions' store with SESSION_STORE=postgres (the default). */
 @Injectable()
-export class CookieSessionsRepository {
+export class CookieSessionsRepository extends SessionRepository {
+  // PostgreSQL's liveness is the invalidation feed's, which every cache checks already.
+  readonly live = true;
   // Hand-written SQL names its tables as the metadata does (AuthModule's `schema` option).
   private get table(): string {
     return tableOf(this.dataSource, CookieSession);
@@ -38,7 +19,13 @@ export class CookieSessionsRepository {
     return tableOf(this.dataSource, User);
   }
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource) {
+    super();
+  }
+
+  onReset(): void {
+    // PostgreSQL does not lose committed sessions.
+  }
 
   findByHash(idHash: string): Promise<CookieSession | null> {
     return this.dataSource.manager.findOneBy(CookieSession, { idHash });
@@ -59,12 +46,6 @@ export class CookieSessionsRepository {
       .getMany();
   }
 
-  /**
-   * Stores (or overwrites) the session only while the user is still at the credential
-   * version its sign-in read; null when they are not. The user's row is share-locked,
-   * so a change that bumps the version either waits for this statement's transaction
-   * or is seen by it.
-   */
   async saveIfCredentialsCurrent(session: NewCookieSession): Promise<SavedCookieSession | null> {
     const rows = await this.dataSource.query<
       { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
@@ -108,7 +89,7 @@ export class CookieSessionsRepository {
     );
   }
 
-  /** Deletes every session of the user, in one statement. */
+  /** In one statement. */
   async deleteAllOfUser(userId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
     await manager.delete(CookieSession, { userId });
   }

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { hashSessionId } from './pg-session.store';
+import { hashSessionId } from './session.store';
 import type { CurrentSignIn } from './sign-ins.service';
 
 /** The sign-in an authenticated request was made with. */

@@ -2,10 +2,10 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import session from 'express-session';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
-import { PgSessionStore } from './pg-session.store';
+import { SessionStore } from './session.store';
 
 /**
- * express-session on the PostgreSQL store. Nothing is stored until a session has
+ * express-session on the service's store (SessionStore). Nothing is stored until a session has
  * something in it (`saveUninitialized: false`), and an unchanged session is not
  * rewritten (`resave: false`); the store enforces both timeouts.
  *
@@ -21,7 +21,7 @@ export class SessionMiddleware implements NestMiddleware {
   private readonly handler: ReturnType<typeof session>;
   private readonly hasCookie: RegExp;
 
-  constructor(@Inject(SESSIONS_OPTIONS) config: SessionsOptions, store: PgSessionStore) {
+  constructor(@Inject(SESSIONS_OPTIONS) config: SessionsOptions, store: SessionStore) {
     this.hasCookie = new RegExp(`(?:^|;)\\s*${escapeRegExp(config.session.cookieName)}\\s*=`);
     this.handler = session({
       name: config.session.cookieName,

@@ -5,7 +5,10 @@ import { registerOnce } from '../common/register-once';
 import { InvalidationModule } from '../database/invalidation.module';
 import { CookieSession } from './cookie-session.entity';
 import { CookieSessionsRepository } from './cookie-sessions.repository';
-import { PgSessionStore } from './pg-session.store';
+import { RedisModule } from '../redis/redis.module';
+import { RedisSessionsRepository } from './redis-sessions.repository';
+import { SessionRepository } from './session-repository';
+import { SessionStore } from './session.store';
 import { SessionMiddleware } from './session.middleware';
 import { SessionsController } from './sessions.controller';
 import { UserSignInsController } from './user-sign-ins.controller';
@@ -21,16 +24,23 @@ import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 const registered = new WeakMap<DynamicModule, DynamicModule>();
 
 /**
- * Sign-ins of both kinds: cookie sessions (their store, express-session on the routes
- * the options name) and token logins (their revocation). `register(options)` takes a
- * module that provides SESSIONS_OPTIONS and INVALIDATION_OPTIONS (AuthModule's).
+ * Sign-ins of both kinds: cookie sessions (their store, in PostgreSQL or Redis, and
+ * express-session on the routes the options name) and token logins (their revocation). `register(options)` takes a
+ * module that provides SESSIONS_OPTIONS, INVALIDATION_OPTIONS and REDIS_OPTIONS (AuthModule's).
  */
 @Module({
   controllers: [SessionsController, UserSignInsController],
   providers: [
     CookieSessionsRepository,
+    RedisSessionsRepository,
+    {
+      provide: SessionRepository,
+      inject: [SESSIONS_OPTIONS, CookieSessionsRepository, RedisSessionsRepository],
+      useFactory: (options: SessionsOptions, postgres: SessionRepository, redis: SessionRepository) =>
+        options.session.store === 'redis' ? redis : postgres,
+    },
     TokenLoginsRepository,
-    PgSessionStore,
+    SessionStore,
     SessionMiddleware,
     SignInsService,
     TokenLoginCache,
@@ -40,7 +50,7 @@ const registered = new WeakMap<DynamicModule, DynamicModule>();
   exports: [
     TokenLoginsRepository,
     SignInCleanup,
-    PgSessionStore,
+    SessionStore,
     SessionMiddleware,
     SignInsService,
     TokenLoginCache,
@@ -58,6 +68,7 @@ export class SessionsModule implements NestModule {
         options,
         AuditModule,
         InvalidationModule.register(options),
+        RedisModule.register(options),
         UsersModule.register(options),
       ],
     }));

@@ -11,6 +11,8 @@ export interface SessionsOptions {
     readonly absoluteTimeoutMs: number;
     /** Routes express-session is mounted on (Nest `forRoutes` paths). */
     readonly routes: readonly string[];
+    /** Where sessions live: PostgreSQL, or the Redis of REDIS_OPTIONS. */
+    readonly store: 'postgres' | 'redis';
   };
   readonly jwt: {
     readonly accessTokenTtlSeconds: number;

@@ -4,9 +4,9 @@ import { AuditService } from '../audit/audit.service';
 import type { SignInMethod } from './sign-in-method';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
-import { CookieSessionsRepository } from './cookie-sessions.repository';
 import type { SignInResponse } from './dto/sign-in.response';
-import { PgSessionStore } from './pg-session.store';
+import { SessionRepository } from './session-repository';
+import { SessionStore } from './session.store';
 import { TokenLoginsRepository } from './token-logins.repository';
 import { UsersService } from '../users/users.service';
 
@@ -22,9 +22,9 @@ export interface CurrentSignIn {
 @Injectable()
 export class SignInsService {
   constructor(
-    private readonly sessions: CookieSessionsRepository,
+    private readonly sessions: SessionRepository,
     private readonly logins: TokenLoginsRepository,
-    private readonly store: PgSessionStore,
+    private readonly store: SessionStore,
     private readonly bus: InvalidationBus,
     @Inject(SESSIONS_OPTIONS) private readonly config: SessionsOptions,
     private readonly audit: AuditService,

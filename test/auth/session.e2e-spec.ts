@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { hashSessionId } from '../../src/sessions/pg-session.store';
+import { hashSessionId } from '../../src/sessions/session.store';
 import { PASSWORD, sessionCookie, sessionLogin, signUp, sleep, type SignedUp } from '../support/auth-helpers';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
-import { PgSessionStore } from '../../src/sessions/pg-session.store';
+import { SessionStore } from '../../src/sessions/session.store';
 import { TokenLoginCache } from '../../src/sessions/token-login-cache';
 import { UserCache } from '../../src/users/user-cache';
 import { PASSWORD, sessionCookie, signUp, uniqueEmail } from '../support/auth-helpers';
@@ -44,7 +44,7 @@ describe('pages seen without a sign-in', () => {
       );
       state[`table ${name}`] = rows;
     }
-    state['cache sessions'] = ctx.app.get(PgSessionStore).size;
+    state['cache sessions'] = ctx.app.get(SessionStore).size;
     state['cache users'] = ctx.app.get(UserCache).size;
     state['cache token logins'] = ctx.app.get(TokenLoginCache).size;
     return state;

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CookieSessionsRepository,
-  type NewCookieSession,
-} from '../../src/sessions/cookie-sessions.repository';
+import { CookieSessionsRepository } from '../../src/sessions/cookie-sessions.repository';
+import type { NewCookieSession } from '../../src/sessions/session-repository';
 import { insertUser, settlesWithin, useTestDataSource } from './repository-database';
 
 const HOUR_MS = 3_600_000;

@@ -6,11 +6,15 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database.module';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { ADMIN_URL_VAR, TEMPLATE_VAR, databaseUrl, withAdminClient } from './test-database';
+import { REDIS_URL_VAR, RedisServer, hasRedisServer } from './redis-server';
 
 /**
  * Runs once before every suite. Without DATABASE_URL it starts a throw-away embedded
  * PostgreSQL; with it, it uses that server (its role needs CREATEDB). Either way it
  * migrates a template database that each test file copies.
+ *
+ * Redis the same way: REDIS_URL, or else a redis-server of the run's own when one is
+ * on the PATH, or else none (the Redis suites say they are skipped).
  */
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
@@ -21,6 +25,21 @@ export default async function globalSetup(): Promise<void> {
     adminUrl = server.url;
   }
   process.env[ADMIN_URL_VAR] = adminUrl;
+
+  let redisUrl = process.env.REDIS_URL;
+  if (!redisUrl && hasRedisServer()) {
+    const redis = await RedisServer.start();
+    Object.assign(globalThis, { __redisServer: redis });
+    redisUrl = redis.url;
+  }
+  if (redisUrl) process.env[REDIS_URL_VAR] = redisUrl;
+  else
+    process.stderr.write(
+      '\nNo Redis (REDIS_URL unset, no redis-server on the PATH): the Redis suites are skipped.\n',
+    );
+  // Like DATABASE_URL: the app under test is given its Redis explicitly, or none.
+  delete process.env.REDIS_URL;
+  delete process.env.SESSION_STORE;
   // The app under test never reads DATABASE_URL: each test passes its own database.
   delete process.env.DATABASE_URL;
 

@@ -17,7 +17,7 @@ export interface ServerProcess {
 export interface LaunchOptions {
   main: string;
   cwd: string;
-  /** Over development defaults; DATABASE_URL and EMBEDDED_POSTGRES_DIR come only from here. */
+  /** Over development defaults; DATABASE_URL, EMBEDDED_POSTGRES_DIR, REDIS_URL and SESSION_STORE come only from here. */
   env?: Record<string, string>;
   user?: { uid: number; gid: number };
 }
@@ -27,6 +27,8 @@ export async function launchServer({ main, cwd, env = {}, user }: LaunchOptions)
   const baseEnv = { ...process.env };
   delete baseEnv.DATABASE_URL;
   delete baseEnv.EMBEDDED_POSTGRES_DIR;
+  delete baseEnv.REDIS_URL;
+  delete baseEnv.SESSION_STORE;
   const child = spawn(process.execPath, [main], {
     cwd,
     uid: user?.uid,

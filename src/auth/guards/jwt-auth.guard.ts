@@ -1,7 +1,7 @@
 import { HttpException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { BoundedMap } from '../../common/bounded-map';
-import { isDatabaseUnavailable } from '../../common/postgres-errors';
+import { isDependencyUnavailable } from '../../common/dependency-unavailable';
 import type { AuthContext } from '../auth-context';
 import { extractAccessToken, INVALID_ACCESS_TOKEN, JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from '../strategies/run-strategy';
@@ -63,7 +63,7 @@ export class JwtAuthGuard {
       throw new UnauthorizedException(INVALID_ACCESS_TOKEN);
     }
     const { error, user } = outcome;
-    if (error instanceof HttpException || isDatabaseUnavailable(error)) throw error;
+    if (error instanceof HttpException || isDependencyUnavailable(error)) throw error;
     if (error) {
       this.logger.warn(`Access token rejected by an exception: ${(error as Error).message}`);
       throw new UnauthorizedException(INVALID_ACCESS_TOKEN);

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import type { User } from '../../users/user.entity';
-import { StaleCredentialsError } from '../../sessions/pg-session.store';
+import { StaleCredentialsError } from '../../sessions/session.store';
 import { SessionMiddleware } from '../../sessions/session.middleware';
 import { clientInfo } from '../client-info';
 import { INVALID_CREDENTIALS } from '../auth-messages';

@@ -4,7 +4,7 @@ import { Store, type SessionData } from 'express-session';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
-import { CookieSessionsRepository } from './cookie-sessions.repository';
+import { SessionRepository } from './session-repository';
 import './session-data';
 
 interface CachedSession {
@@ -32,18 +32,20 @@ export function hashSessionId(sid: string): string {
 }
 
 /**
- * express-session store on the service's PostgreSQL, written by hand because the
- * off-the-shelf ones (connect-pg-simple) keep no user column, store the session id
- * in clear, and read the database on every request. This one:
- * - keys rows by the SHA-256 of the session id and keeps the user id in a column;
+ * express-session store on the service's SessionRepository (PostgreSQL, or Redis with
+ * SESSION_STORE=redis), written by hand because the off-the-shelf ones
+ * (connect-pg-simple, connect-redis) keep no per-user index, store the session id in
+ * clear, know one expiry only, and read their database on every request. This one:
+ * - keys sessions by the SHA-256 of the session id and indexes them by user;
  * - enforces the idle timeout and the absolute lifetime itself, whatever the cookie
  *   says, so a rolling or replayed cookie cannot stretch a session;
  * - serves reads from memory, dropped on every instance through the
- *   InvalidationBus, and writes `last_used_at` at most once per `touchIntervalMs`.
+ *   InvalidationBus and trusted only while both the feed and the repository are
+ *   live, and writes `last_used_at` at most once per `touchIntervalMs`.
  */
 @Injectable()
-export class PgSessionStore extends Store implements InvalidationListener {
-  private readonly logger = new Logger(PgSessionStore.name);
+export class SessionStore extends Store implements InvalidationListener {
+  private readonly logger = new Logger(SessionStore.name);
   private readonly cache: SyncedCache<CachedSession | undefined>;
   private readonly idleMs: number;
   private readonly absoluteMs: number;
@@ -51,7 +53,7 @@ export class PgSessionStore extends Store implements InvalidationListener {
   private readonly touchIntervalMs: number;
 
   constructor(
-    private readonly sessions: CookieSessionsRepository,
+    private readonly sessions: SessionRepository,
     private readonly bus: InvalidationBus,
     @Inject(SESSIONS_OPTIONS) config: SessionsOptions,
   ) {
@@ -59,8 +61,17 @@ export class PgSessionStore extends Store implements InvalidationListener {
     this.idleMs = config.session.idleTimeoutMs;
     this.absoluteMs = config.session.absoluteTimeoutMs;
     this.touchIntervalMs = Math.min(60_000, this.idleMs / 4);
-    this.cache = new SyncedCache(bus, 200_000, config.cacheMaxAgeMs);
+    this.cache = new SyncedCache(
+      {
+        get live() {
+          return bus.live && sessions.live;
+        },
+      },
+      200_000,
+      config.cacheMaxAgeMs,
+    );
     bus.register(this);
+    sessions.onReset(() => this.cache.clear());
   }
 
   /**

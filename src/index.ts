@@ -34,3 +34,6 @@ export { AuditEvent } from './audit/audit-event.entity';
 export { UsersService } from './users/users.service';
 export { SignInsService } from './sessions/sign-ins.service';
 export { AuditService } from './audit/audit.service';
+
+// What a failing PostgreSQL or Redis surfaces as (503), for a host's own exception filter.
+export { DependencyUnavailableError, isDependencyUnavailable } from './common/dependency-unavailable';

@@ -1,16 +1,25 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import { isDatabaseUnavailable } from './postgres-errors';
 
+export const UNAVAILABLE_MESSAGE = 'Service temporarily unavailable, try again shortly';
+
 /**
- * A service the request needs (Redis) did not answer: the client gets 503 with
- * Retry-After, never a 401 or a 500. The cause is kept for the log, never shown.
+ * A service the request needs (Redis) did not answer: 503, never a 401 or a 500. An
+ * HTTP exception, so that a host app's own exception filter answers 503 too; the cause
+ * is kept for the log, never shown.
  */
-export class DependencyUnavailableError extends Error {
+export class DependencyUnavailableError extends ServiceUnavailableException {
   constructor(
     readonly dependency: string,
     cause: unknown,
   ) {
-    super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(UNAVAILABLE_MESSAGE, { cause });
     this.name = 'DependencyUnavailableError';
+  }
+
+  /** For the log: which dependency, and what it said. */
+  get detail(): string {
+    return `${this.dependency} unavailable: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`;
   }
 }
 

@@ -1,7 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
-import { isDependencyUnavailable } from './dependency-unavailable';
+import {
+  DependencyUnavailableError,
+  isDependencyUnavailable,
+  UNAVAILABLE_MESSAGE,
+} from './dependency-unavailable';
 
 interface ErrorBody {
   statusCode: number;
@@ -53,6 +57,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: parserError.message,
       };
     }
+    if (exception instanceof DependencyUnavailableError) this.logger.warn(exception.detail);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -65,11 +70,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return { statusCode: status, error: reasonPhrase(status), message };
     }
     if (isDependencyUnavailable(exception)) {
-      this.logger.warn(`Dependency unavailable: ${(exception as Error).message}`);
+      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
       return {
         statusCode: HttpStatus.SERVICE_UNAVAILABLE,
         error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),
-        message: 'Service temporarily unavailable, try again shortly',
+        message: UNAVAILABLE_MESSAGE,
       };
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));

@@ -6,7 +6,7 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database.module';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { ADMIN_URL_VAR, TEMPLATE_VAR, databaseUrl, withAdminClient } from './test-database';
-import { REDIS_URL_VAR, RedisServer, hasRedisServer } from './redis-server';
+import { REDIS_URL_VAR, RedisServer, hasHaproxy, hasRedisServer } from './redis-server';
 
 /**
  * Runs once before every suite. Without DATABASE_URL it starts a throw-away embedded
@@ -31,6 +31,12 @@ export default async function globalSetup(): Promise<void> {
     const redis = await RedisServer.start();
     Object.assign(globalThis, { __redisServer: redis });
     redisUrl = redis.url;
+  }
+  // CI sets it: there, a suite that would skip for want of Redis or haproxy is a failure.
+  if (process.env.TEST_REQUIRE_REDIS === 'true') {
+    if (!redisUrl || !hasRedisServer())
+      throw new Error('TEST_REQUIRE_REDIS: redis-server is not on the PATH');
+    if (!hasHaproxy()) throw new Error('TEST_REQUIRE_REDIS: haproxy is not installed');
   }
   if (redisUrl) process.env[REDIS_URL_VAR] = redisUrl;
   else

@@ -19,8 +19,17 @@ export function redisSkipReason(): string | undefined {
 
 /** `redis-server` is on the PATH: suites that kill and restart Redis can run. */
 export function hasRedisServer(): boolean {
+  return runs('redis-server', '--version');
+}
+
+/** haproxy (Debian's package puts it in /usr/sbin, which a non-root PATH may lack). */
+export function hasHaproxy(): boolean {
+  return ['haproxy', '/usr/sbin/haproxy'].some((command) => runs(command, '-v'));
+}
+
+function runs(command: string, ...args: string[]): boolean {
   try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync(command, args, { stdio: 'ignore' });
     return true;
   } catch {
     return false;

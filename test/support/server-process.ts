@@ -76,7 +76,7 @@ const LOCK = join(
  * crashed run (its process gone) is taken over.
  */
 export async function holdBuiltServer(): Promise<{ release(): Promise<void> }> {
-  for (const deadline = Date.now() + 180_000; ;) {
+  for (const deadline = Date.now() + 600_000; ;) {
     try {
       await mkdir(LOCK);
       await writeFile(join(LOCK, 'pid'), String(process.pid));

@@ -43,8 +43,16 @@ export function loggerParams(config: AppConfig, stream?: DestinationStream): Par
       // CSP among them) tripled the size and the cost of every line.
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
+    // A 503 is a dependency down or an instance draining (its cause is logged on its own
+    // line): expected in operation, so a warning, not an error to page someone about.
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      res.statusCode === 503
+        ? 'warn'
+        : error || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : 'info',
   };
   return { pinoHttp: stream ? [options, stream] : options };
 }

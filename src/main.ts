@@ -10,6 +10,7 @@ import { EmbeddedPostgres } from './database/embedded-postgres';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
 import { DrainService } from './health/drain.service';
+import { trackConnections } from './health/http-drain';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const logger = app.get(Logger);
   for (const notice of embedded?.notices ?? []) logger.warn(notice);
   await app.listen(config.port);
+  const connections = trackConnections(app.getHttpServer());
   logger.log(
     `Listening on http://localhost:${config.port} (database: ${embedded ? `embedded PostgreSQL in ${embedded.dataDir}` : 'DATABASE_URL'})`,
   );
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     const { delayMs, timeoutMs } = config.shutdown;
     // Health answers 503 from now on; requests still arriving are served.
     app.get(DrainService).begin();
+    connections.endPendingResponses();
     // Ctrl-C in a terminal means now; SIGTERM comes from what routes traffic here, which
     // needs a moment to see the 503 and stop sending.
     const delay = signal === 'SIGTERM' ? delayMs : 0;
@@ -58,11 +61,14 @@ async function main(): Promise<void> {
     // No more connections; those in flight get up to SHUTDOWN_TIMEOUT_SECONDS.
     const server: Server = app.getHttpServer();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    connections.endPendingResponses();
+    const stopSweeping = connections.sweepIdle();
     const overdue = setTimeout(() => {
       logger.warn(`Requests still running after ${timeoutMs / 1000} s: closing their connections`);
       server.closeAllConnections();
     }, timeoutMs);
     await closed;
+    stopSweeping();
     clearTimeout(overdue);
     // Then the connection pools and the notification feed, the database last.
     await app.close();

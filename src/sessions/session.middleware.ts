@@ -30,7 +30,11 @@ export class SessionMiddleware implements NestMiddleware {
       resave: false,
       saveUninitialized: false,
       rolling: false,
-      unset: 'destroy',
+      // Sessions end only when asked (sign-out, a refused session). With 'destroy', a
+      // request whose session could not be read (store down: 503) has no req.session
+      // and express-session would delete the session as it ends: a valid user signed
+      // out by an outage, and a failed delete cutting the kept-alive connection.
+      unset: 'keep',
       cookie: {
         httpOnly: true,
         sameSite: 'lax',

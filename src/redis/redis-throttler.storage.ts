@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { DependencyUnavailableError } from '../common/dependency-unavailable';
 import type { RedisConnection } from './redis-connection';
 
 /**
@@ -71,6 +72,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     const now = Date.now();
     if (now - this.warnedAt < WARN_EVERY_MS) return;
     this.warnedAt = now;
-    this.logger.warn(`${error.message}: rate limits are counted per instance until Redis is back`);
+    const cause = error instanceof DependencyUnavailableError ? error.detail : error.message;
+    this.logger.warn(`${cause}: rate limits are counted per instance until Redis is back`);
   }
 }

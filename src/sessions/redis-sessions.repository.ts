@@ -8,6 +8,7 @@ import {
   type SavedCookieSession,
   SessionRepository,
   type StoredSession,
+  touchIntervalMs,
 } from './session-repository';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 
@@ -15,8 +16,11 @@ import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
  * Keys, under the deployment's REDIS_KEY_PREFIX:
  *   session:<sha256 of the id>  a hash: publicId, userId, data (JSON), createdAt,
  *                               lastUsedAt, absoluteExpiresAt (ms), ip, userAgent;
- *                               it expires by itself at the earlier of its idle and
- *                               absolute ends.
+ *                               it expires by itself at the earlier of its absolute
+ *                               end and its idle end, counted from its last written
+ *                               use plus the touch interval (uses seen in memory are
+ *                               written at most that often; the store itself checks
+ *                               the idle timeout against the latest one).
  *   user-sessions:<user id>     the user's index: a sorted set of session hashes
  *                               scored by their absolute end, expiring with the last.
  * Each change is one Lua script, so a session and its index never disagree. The
@@ -24,7 +28,7 @@ import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
  * replicas), not Redis Cluster.
  */
 
-/** KEYS: session, index. ARGV: now, absoluteMs, idleMs, new publicId, userId, data, ip, userAgent, hash. */
+/** KEYS: session, index. ARGV: now, absoluteMs, idle lifetime (ms), new publicId, userId, data, ip, userAgent, hash. */
 const SAVE = `
 local now = tonumber(ARGV[1])
 local inserted = redis.call('HSETNX', KEYS[1], 'publicId', ARGV[4])
@@ -40,7 +44,7 @@ local ttl = redis.call('PTTL', KEYS[2])
 if ttl < 0 or now + ttl < absolute then redis.call('PEXPIREAT', KEYS[2], absolute) end
 return { inserted, absolute }`;
 
-/** KEYS: session. ARGV: lastUsedAt, idleMs. */
+/** KEYS: session. ARGV: lastUsedAt, idle lifetime (ms). */
 const TOUCH = `
 local absolute = redis.call('HGET', KEYS[1], 'absoluteExpiresAt')
 if not absolute then return 0 end
@@ -75,7 +79,8 @@ return #hashes`;
  */
 @Injectable()
 export class RedisSessionsRepository extends SessionRepository {
-  private readonly idleMs: number;
+  /** How long an unused key lives: the idle timeout, plus the touch interval (see the keys above). */
+  private readonly idleLifetimeMs: number;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -84,7 +89,8 @@ export class RedisSessionsRepository extends SessionRepository {
     @Inject(SESSIONS_OPTIONS) config: SessionsOptions,
   ) {
     super();
-    this.idleMs = config.session.idleTimeoutMs;
+    const idleMs = config.session.idleTimeoutMs;
+    this.idleLifetimeMs = idleMs + touchIntervalMs(idleMs);
   }
 
   get live(): boolean {
@@ -124,7 +130,7 @@ export class RedisSessionsRepository extends SessionRepository {
             arguments: [
               String(now),
               String(session.absoluteMs),
-              String(this.idleMs),
+              String(this.idleLifetimeMs),
               randomUUID(),
               session.userId,
               session.json,
@@ -146,7 +152,7 @@ export class RedisSessionsRepository extends SessionRepository {
     await this.redis.run((client) =>
       client.eval(TOUCH, {
         keys: [this.sessionKey(idHash)],
-        arguments: [String(lastUsedAt.getTime()), String(this.idleMs)],
+        arguments: [String(lastUsedAt.getTime()), String(this.idleLifetimeMs)],
       }),
     );
   }

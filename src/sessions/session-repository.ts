@@ -1,5 +1,13 @@
 import type { EntityManager } from 'typeorm';
 
+/**
+ * A session's use is written to its store at most this often (the idle timeout is
+ * precise to this much): the last use in memory may be this much newer than the stored one.
+ */
+export function touchIntervalMs(idleMs: number): number {
+  return Math.min(60_000, idleMs / 4);
+}
+
 /** A stored cookie session, whichever store holds it. */
 export interface StoredSession {
   /** SHA-256 of the session id: the id itself is never stored. */

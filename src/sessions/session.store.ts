@@ -4,7 +4,7 @@ import { Store, type SessionData } from 'express-session';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { type Invalidation, InvalidationBus, type InvalidationListener } from '../database/invalidation-bus';
 import { SyncedCache } from '../database/synced-cache';
-import { SessionRepository } from './session-repository';
+import { SessionRepository, touchIntervalMs } from './session-repository';
 import './session-data';
 
 interface CachedSession {
@@ -60,7 +60,7 @@ export class SessionStore extends Store implements InvalidationListener {
     super();
     this.idleMs = config.session.idleTimeoutMs;
     this.absoluteMs = config.session.absoluteTimeoutMs;
-    this.touchIntervalMs = Math.min(60_000, this.idleMs / 4);
+    this.touchIntervalMs = touchIntervalMs(this.idleMs);
     this.cache = new SyncedCache(
       {
         get live() {

@@ -159,9 +159,15 @@ export class UsersService {
     });
   }
 
-  /** Deletes the account; its sign-ins (deleted with it) end at once on every instance. */
+  /**
+   * Deletes the account; its sign-ins end at once on every instance, in every store
+   * (PostgreSQL would delete its own with the user, a Redis session store would not).
+   */
   async delete(id: string, by?: Request): Promise<void> {
-    await this.guardLastAdmin(id, { deleted: true }, ({ manager }) => this.users.delete(id, manager));
+    await this.guardLastAdmin(id, { deleted: true }, async (tx) => {
+      await this.endAllSignInsIn(tx, id);
+      await this.users.delete(id, tx.manager);
+    });
     await this.audit.record(by, { type: 'user.deleted', userId: id, actorId: actorOf(by) });
   }
 

@@ -7,6 +7,7 @@ import {
 } from '../support/auth-helpers';
 import { InvalidationBus } from '../../src/database/invalidation-bus';
 import { UsersService } from '../../src/users/users.service';
+import { describeEachSessionStore } from '../support/session-stores';
 import { startApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -16,7 +17,9 @@ import { TcpProxy } from '../support/tcp-proxy';
  * a logout, a disabled account or a role change made through one instance applies on
  * the instance that made it on the very next request, and on the others as soon as
  * the PostgreSQL NOTIFY arrives (milliseconds: polled here for at most 2 s), and also
- * when an instance starts late or loses its notification connection.
+ * when an instance starts late or loses its notification connection. Against both
+ * session stores: with SESSION_STORE=redis every instance is on one Redis, under one
+ * key prefix, as one deployment's are.
  */
 
 const POLL_INTERVAL_MS = 20;
@@ -53,7 +56,7 @@ function expectUnauthorized(res: Response) {
   });
 }
 
-describe('several instances on one database', () => {
+describeEachSessionStore('several instances on one database', (store) => {
   let database: TestDatabase;
   let a: TestApp;
   let b: TestApp;
@@ -64,8 +67,8 @@ describe('several instances on one database', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    a = await startApp(database.url);
-    b = await startApp(database.url);
+    a = await startApp(database.url, store.env);
+    b = await startApp(database.url, store.env);
   });
   afterEach(async () => {
     for (const app of extra.splice(0)) await app.close();
@@ -253,9 +256,28 @@ describe('several instances on one database', () => {
     await expectOk(bearer(b, caller.accessToken));
   });
 
+  it('a session kept in use on A within its idle timeout is alive on B too', async () => {
+    // Idle 6 s: A writes a use at most every 1.5 s (a quarter of it) and holds the
+    // session in memory meanwhile, so its last use may be newer than the stored one.
+    const env = { ...store.env, SESSION_IDLE_TIMEOUT_SECONDS: '6' };
+    const [idleA, idleB] = [await startApp(database.url, env), await startApp(database.url, env)];
+    extra.push(idleA, idleB);
+    const user = await signup();
+    const session = await sessionLogin(idleA, user.email);
+    const signedInAt = Date.now();
+    await sleep(1000);
+    // Within 1.5 s of the sign-in: a use in A's memory, not written.
+    await expectOk(cookie(idleA, session.cookie), { id: user.id });
+    await sleep(Math.max(0, signedInAt + 6500 - Date.now()));
+    // 6.5 s after the sign-in (and its write), 5.5 s after the last use: alive, on A and on B.
+    await expectOk(cookie(idleA, session.cookie), { id: user.id });
+    await sleep(100); // A records the use off the request's path
+    await expectOk(cookie(idleB, session.cookie), { id: user.id });
+  });
+
   it('closing one instance leaves the logins of the others working (no process-wide passport state)', async () => {
     const user = await signup();
-    const extraInstance = await startApp(database.url);
+    const extraInstance = await startApp(database.url, store.env);
     await extraInstance.close();
     const tokens = await tokenLogin(a, user.email);
     await expectOk(bearer(a, tokens.accessToken), { id: user.id });
@@ -270,7 +292,7 @@ describe('several instances on one database', () => {
     const revoke = await a.http().post('/api/auth/token/revoke').send({ refreshToken: revoked.refreshToken });
     expect(revoke.status).toBe(204);
 
-    const c = await startApp(database.url);
+    const c = await startApp(database.url, store.env);
     extra.push(c);
 
     expectUnauthorized(await bearer(c, revoked.accessToken));
@@ -280,7 +302,7 @@ describe('several instances on one database', () => {
   it('B loses its database connection: a token revoked on A meanwhile is never 200 on B, and is refused once B is back', async () => {
     proxy = TcpProxy.forUrl(database.url);
     await proxy.start();
-    const proxied = await startApp(proxy.route(database.url));
+    const proxied = await startApp(proxy.route(database.url), store.env);
     extra.push(proxied);
     const bus = proxied.app.get(InvalidationBus);
     expect(bus.live).toBe(true);

@@ -1,19 +1,24 @@
-import { DataSource } from 'typeorm';
 import { hashSessionId } from '../../src/sessions/session.store';
 import { PASSWORD, sessionCookie, sessionLogin, signUp, sleep, type SignedUp } from '../support/auth-helpers';
+import { describeEachSessionStore, SessionStorage } from '../support/session-stores';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
-describe('cookie sessions', () => {
+/** The session id inside a "sid=s%3A<id>.<signature>" cookie. */
+const sessionIdOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];
+
+describeEachSessionStore('cookie sessions', (store) => {
   let ctx: TestContext;
+  let storage: SessionStorage;
   let user: SignedUp;
   let other: SignedUp;
 
   beforeAll(async () => {
-    ctx = await startAppOnFreshDatabase();
+    ctx = await startAppOnFreshDatabase(store.env);
+    storage = new SessionStorage(ctx.app, store.name);
     user = await signUp(ctx.http);
     other = await signUp(ctx.http);
   });
-  afterAll(() => ctx.close());
+  afterAll(() => ctx?.close());
 
   describe('POST /api/auth/session', () => {
     it('signs in: the user, a CSRF token, and a fresh HttpOnly SameSite=Lax cookie', async () => {
@@ -41,20 +46,18 @@ describe('cookie sessions', () => {
       expect(res.body).toMatchObject({ id: user.id, email: user.email, authMethod: 'session' });
     });
 
-    it('stores the session server-side, keyed by a hash of the id, with the user id', async () => {
+    it('stores the session server-side, keyed by the SHA-256 of the id, with the user id; never the id itself', async () => {
       const { cookie } = await sessionLogin(ctx.http, user);
-      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];
-      const rows = await ctx.app
-        .get(DataSource)
-        .query<{ id_hash: string; user_id: string }[]>(
-          'SELECT id_hash, user_id FROM cookie_sessions WHERE id_hash = $1',
-          [hashSessionId(sid)],
-        );
-      expect(rows).toEqual([{ id_hash: hashSessionId(sid), user_id: user.id }]);
-      const raw = await ctx.app
-        .get(DataSource)
-        .query('SELECT 1 FROM cookie_sessions WHERE id_hash = $1', [sid]);
-      expect(raw).toEqual([]);
+      const sid = sessionIdOf(cookie);
+      expect(await storage.find(hashSessionId(sid))).toEqual({
+        idHash: hashSessionId(sid),
+        userId: user.id,
+        publicId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      // Nowhere in the store: not as a key (Redis), not in any column or value.
+      const everything = await storage.dump();
+      expect(everything).toContain(hashSessionId(sid));
+      expect(everything).not.toContain(sid);
     });
 
     it('answers a wrong password and an unknown email with the same 401 body', async () => {
@@ -123,8 +126,8 @@ describe('cookie sessions', () => {
   });
 
   describe('API requests without a session cookie (express-session skipped)', () => {
-    it('get no cookie and leave no row, even on a route that reads the session', async () => {
-      const sessions = () => ctx.app.get(DataSource).query('SELECT count(*)::int AS n FROM cookie_sessions');
+    it('get no cookie and store no session, even on a route that reads the session', async () => {
+      const sessions = async () => (await storage.all()).length;
       const before = await sessions();
       for (const path of ['/api', '/api/auth/me', '/api/auth/csrf', '/api/sessions']) {
         const res = await ctx.http().get(path);
@@ -256,9 +259,9 @@ describe('cookie sessions', () => {
   });
 });
 
-describe('session lifetime', () => {
+describeEachSessionStore('session lifetime', (store) => {
   it('ends a session left unused for longer than the idle timeout', async () => {
-    const ctx = await startAppOnFreshDatabase({ SESSION_IDLE_TIMEOUT_SECONDS: '2' });
+    const ctx = await startAppOnFreshDatabase({ ...store.env, SESSION_IDLE_TIMEOUT_SECONDS: '2' });
     try {
       const user = await signUp(ctx.http);
       const { cookie } = await sessionLogin(ctx.http, user);
@@ -266,8 +269,14 @@ describe('session lifetime', () => {
       await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(200);
       await sleep(1200); // 2.4 s since sign-in, 1.2 s since last use: still alive
       await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(200);
-      await sleep(2300);
+      // Past the idle end, and the touch interval (0.5 s) by which a Redis key outlives it.
+      await sleep(2800);
+      const hash = hashSessionId(sessionIdOf(cookie));
+      // Redis drops the session by itself (PostgreSQL at the next read or clean-up).
+      if (store.name === 'redis')
+        expect(await new SessionStorage(ctx.app, 'redis').find(hash)).toBeUndefined();
       await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(401);
+      expect(await new SessionStorage(ctx.app, store.name).find(hash)).toBeUndefined();
     } finally {
       await ctx.close();
     }
@@ -275,6 +284,7 @@ describe('session lifetime', () => {
 
   it('ends a session at its absolute lifetime however active it is', async () => {
     const ctx = await startAppOnFreshDatabase({
+      ...store.env,
       SESSION_IDLE_TIMEOUT_SECONDS: '2',
       SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3',
     });
@@ -287,7 +297,12 @@ describe('session lifetime', () => {
         await sleep(300);
       }
       await sleep(Math.max(0, 3200 - (Date.now() - started)));
+      const hash = hashSessionId(sessionIdOf(cookie));
+      // Redis drops the session by itself at its absolute end, however recently it was used.
+      if (store.name === 'redis')
+        expect(await new SessionStorage(ctx.app, 'redis').find(hash)).toBeUndefined();
       await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(401);
+      expect(await new SessionStorage(ctx.app, store.name).find(hash)).toBeUndefined();
     } finally {
       await ctx.close();
     }

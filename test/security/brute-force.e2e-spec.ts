@@ -1,5 +1,7 @@
 import { PASSWORD, signUp, sleep, uniqueEmail } from '../support/auth-helpers';
-import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+import { describeEachSessionStore, isolatedEnv } from '../support/session-stores';
+import { startApp, startAppOnFreshDatabase, type TestApp, type TestContext } from '../support/test-app';
+import { createTestDatabase } from '../support/test-database';
 
 const LOCKED = 'Too many failed sign-in attempts for this account; try again later';
 
@@ -65,9 +67,15 @@ describe('per-account lockout', () => {
   });
 });
 
-describe('per-IP rate limits', () => {
+// The postgres case has no Redis: each instance counts in memory. The redis case counts in
+// Redis (REDIS_URL), each test under a key prefix of its own so that no count carries over.
+describeEachSessionStore('per-IP rate limits', (store) => {
   it('limits each sensitive route group per client IP, shared by /session and /token, with Retry-After', async () => {
-    const ctx = await startAppOnFreshDatabase({ AUTH_RATE_LIMIT: '4', AUTH_RATE_WINDOW_SECONDS: '60' });
+    const ctx = await startAppOnFreshDatabase({
+      ...isolatedEnv(store),
+      AUTH_RATE_LIMIT: '4',
+      AUTH_RATE_WINDOW_SECONDS: '60',
+    });
     try {
       const user = await signUp(ctx.http);
       const login = (path: string, forwardedFor?: string) => {
@@ -101,7 +109,11 @@ describe('per-IP rate limits', () => {
   });
 
   it('honours X-Forwarded-For only from a proxy trusted by TRUST_PROXY', async () => {
-    const ctx = await startAppOnFreshDatabase({ AUTH_RATE_LIMIT: '2', TRUST_PROXY: 'loopback' });
+    const ctx = await startAppOnFreshDatabase({
+      ...isolatedEnv(store),
+      AUTH_RATE_LIMIT: '2',
+      TRUST_PROXY: 'loopback',
+    });
     try {
       const signup = (ip: string) =>
         ctx
@@ -117,6 +129,32 @@ describe('per-IP rate limits', () => {
       await ctx.close();
     }
   });
+
+  const shared = store.name === 'redis';
+  it(
+    shared
+      ? 'two instances on one Redis share one budget per client IP'
+      : 'two instances without Redis count each on its own',
+    async () => {
+      const database = await createTestDatabase();
+      const env = { ...isolatedEnv(store), AUTH_RATE_LIMIT: '4', AUTH_RATE_WINDOW_SECONDS: '60' };
+      const apps: TestApp[] = [];
+      try {
+        for (let i = 0; i < 2; i++) apps.push(await startApp(database.url, env));
+        const [a, b] = apps;
+        const user = await signUp(a.http);
+        const login = (on: TestApp) =>
+          on.http().post('/api/auth/token').send({ email: user.email, password: PASSWORD });
+        for (const on of [a, b, a, b]) await login(on).expect(200);
+        // Four of four spent across both, or two of four on each.
+        const statuses = [(await login(a)).status, (await login(b)).status];
+        expect(statuses).toEqual(shared ? [429, 429] : [200, 200]);
+      } finally {
+        for (const app of apps) await app.close();
+        await database.drop();
+      }
+    },
+  );
 });
 
 describe('no user enumeration by timing', () => {

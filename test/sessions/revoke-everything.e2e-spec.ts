@@ -13,6 +13,7 @@ import {
   type TokenLogin,
 } from '../support/auth-helpers';
 import { outcome } from '../support/eventually';
+import { describeEachSessionStore, SessionStorage } from '../support/session-stores';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 /*
@@ -56,12 +57,12 @@ interface Schedule {
   untilAnswered?: boolean;
 }
 
-describe('revoking everything wins against logins in flight', () => {
+describeEachSessionStore('revoking everything wins against logins in flight', (store) => {
   let ctx: TestContext;
   let admin: TokenLogin;
 
   beforeAll(async () => {
-    ctx = await startAppOnFreshDatabase(ENV);
+    ctx = await startAppOnFreshDatabase({ ...ENV, ...store.env });
     const root = await signUp(ctx.http);
     await ctx.app.get(UsersService).grantRole(root.id, 'admin');
     admin = await tokenLogin(ctx.http, root);
@@ -144,6 +145,12 @@ describe('revoking everything wins against logins in flight', () => {
       );
   }
 
+  /** No cookie session of the user is left in the store (checked before any request could destroy one on use). */
+  async function expectNoSessionStored(user: SignedUp) {
+    const stored = await new SessionStorage(ctx.app, store.name).all();
+    expect(stored.filter((record) => record.userId === user.id)).toEqual([]);
+  }
+
   /** Every sign-in is refused: access token and cookie on /me, refresh token on refresh. */
   async function expectNoneWorks(signIns: SignIn[]) {
     const working: Record<string, number>[] = [];
@@ -190,6 +197,7 @@ describe('revoking everything wins against logins in flight', () => {
       expectJudged(round);
       if (raced(round)) raceCount++;
 
+      await expectNoSessionStored(user);
       await expectNoneWorks(signInsOf(round));
       // The caller's own login stays (the contract), and the new password signs in.
       expect(outcome(await bearer(caller.accessToken))).toMatchObject({ status: 200, body: { id: user.id } });
@@ -243,6 +251,7 @@ describe('revoking everything wins against logins in flight', () => {
       });
       expect(round.action.res.status).toBe(status);
       expectJudgedWhileInFlight(round);
+      await expectNoSessionStored(user);
       await after?.(user);
 
       await expectNoneWorks([{ kind: 'token', tokens: caller }, ...signInsOf(round)]);

@@ -1,6 +1,9 @@
 import { DataSource } from 'typeorm';
+import { UsersService } from '../../src/users/users.service';
 import {
   decodeJwtPart,
+  PASSWORD,
+  sessionCookie,
   sessionLogin,
   signUp,
   tokenLogin,
@@ -8,6 +11,7 @@ import {
   type SignedUp,
   type TokenLogin,
 } from '../support/auth-helpers';
+import { describeEachSessionStore, SessionStorage } from '../support/session-stores';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 interface SignIn {
@@ -21,16 +25,24 @@ interface SignIn {
   current: boolean;
 }
 
-describe('/api/sessions', () => {
+describeEachSessionStore('/api/sessions', (store) => {
   let ctx: TestContext;
-  beforeAll(async () => (ctx = await startAppOnFreshDatabase()));
-  afterAll(() => ctx.close());
+  beforeAll(async () => (ctx = await startAppOnFreshDatabase(store.env)));
+  afterAll(() => ctx?.close());
 
   async function twoSignIns(user: SignedUp): Promise<{ cookie: CookieLogin; token: TokenLogin }> {
     const cookie = await sessionLogin(ctx.http, user);
     const token = await tokenLogin(ctx.http, user);
     return { cookie, token };
   }
+
+  const meBy = (login: CookieLogin | TokenLogin) =>
+    'cookie' in login
+      ? ctx.http().get('/api/auth/me').set('Cookie', login.cookie)
+      : ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${login.accessToken}`);
+  /** The user's sessions as the store holds them (the table, or Redis), not as the API lists them. */
+  const storedOf = async (userId: string) =>
+    (await new SessionStorage(ctx.app, store.name).all()).filter((record) => record.userId === userId);
 
   const listBy = (login: CookieLogin | TokenLogin) =>
     'cookie' in login
@@ -97,14 +109,12 @@ describe('/api/sessions', () => {
     const user = await signUp(ctx.http);
     const { cookie } = await twoSignIns(user);
     const list = (await listBy(cookie).expect(200)).body as SignIn[];
-    const row = await ctx.app
-      .get(DataSource)
-      .query<{ public_id: string; id_hash: string }[]>(
-        'SELECT public_id, id_hash FROM cookie_sessions WHERE user_id = $1',
-        [user.id],
-      );
-    expect(list.find((item) => item.method === 'session')!.id).toBe(row[0].public_id);
-    expect(row[0].id_hash).not.toContain(row[0].public_id.replace(/-/g, ''));
+    const stored = (await new SessionStorage(ctx.app, store.name).all()).filter(
+      (record) => record.userId === user.id,
+    );
+    expect(stored).toHaveLength(1);
+    expect(list.find((item) => item.method === 'session')!.id).toBe(stored[0].publicId);
+    expect(stored[0].idHash).not.toContain(stored[0].publicId.replace(/-/g, ''));
   });
 
   it('DELETE /api/sessions/:id ends that sign-in only: a token login', async () => {
@@ -202,5 +212,83 @@ describe('/api/sessions', () => {
       [loginId],
     );
     expect(after[0].last_used_at.getTime()).toBe(first[0].last_used_at.getTime());
+  });
+
+  describe('ending them all', () => {
+    it('a password change by a cookie caller: the caller gets a new session id (same CSRF token) and is the only sign-in left', async () => {
+      const user = await signUp(ctx.http);
+      const caller = await sessionLogin(ctx.http, user);
+      const { cookie: otherSession, token } = await twoSignIns(user);
+      const res = await ctx
+        .http()
+        .post('/api/auth/password')
+        .set('Cookie', caller.cookie)
+        .set('X-CSRF-Token', caller.csrfToken)
+        .send({ currentPassword: PASSWORD, newPassword: 'a different passphrase' })
+        .expect(204);
+      const renewed: CookieLogin = {
+        cookie: sessionCookie(res.headers['set-cookie']),
+        csrfToken: caller.csrfToken,
+      };
+      expect(renewed.cookie).not.toBe(caller.cookie);
+
+      for (const old of [caller, otherSession, token]) await meBy(old).expect(401);
+      const list = (await listBy(renewed).expect(200)).body as SignIn[];
+      expect(list.map(({ method, current }) => ({ method, current }))).toEqual([
+        { method: 'session', current: true },
+      ]);
+      expect((await storedOf(user.id)).map((record) => record.publicId)).toEqual([list[0].id]);
+      const csrf = await ctx.http().get('/api/auth/csrf').set('Cookie', renewed.cookie).expect(200);
+      expect(csrf.body).toEqual({ csrfToken: caller.csrfToken });
+    });
+
+    it("logout-all by a cookie caller ends every sign-in, its own included, and leaves none of the user's sessions stored", async () => {
+      const user = await signUp(ctx.http);
+      const caller = await sessionLogin(ctx.http, user);
+      const { cookie: otherSession, token } = await twoSignIns(user);
+      expect(await storedOf(user.id)).toHaveLength(2);
+      await ctx
+        .http()
+        .post('/api/auth/logout-all')
+        .set('Cookie', caller.cookie)
+        .set('X-CSRF-Token', caller.csrfToken)
+        .expect(204);
+
+      expect(await storedOf(user.id)).toEqual([]);
+      for (const old of [caller, otherSession, token]) await meBy(old).expect(401);
+      const later = await sessionLogin(ctx.http, user);
+      expect(((await listBy(later).expect(200)).body as SignIn[]).map((item) => item.method)).toEqual([
+        'session',
+      ]);
+    });
+
+    it('disabling a user removes their sessions from the store; enabled again, old cookies stay dead', async () => {
+      const user = await signUp(ctx.http);
+      const { cookie, token } = await twoSignIns(user);
+      const users = ctx.app.get(UsersService);
+      await users.setDisabled(user.id, true);
+      expect(await storedOf(user.id)).toEqual([]);
+      await meBy(cookie).expect(401);
+      await meBy(token).expect(401);
+      await ctx.http().post('/api/auth/session').send({ email: user.email, password: PASSWORD }).expect(401);
+
+      await users.setDisabled(user.id, false);
+      await meBy(cookie).expect(401);
+      const later = await sessionLogin(ctx.http, user);
+      expect(((await listBy(later).expect(200)).body as SignIn[]).map((item) => item.method)).toEqual([
+        'session',
+      ]);
+    });
+
+    it('deleting a user removes their sessions from the store at once, and refuses their cookie', async () => {
+      const user = await signUp(ctx.http);
+      const { cookie } = await twoSignIns(user);
+      await sessionLogin(ctx.http, user);
+      expect(await storedOf(user.id)).toHaveLength(2);
+      await ctx.app.get(UsersService).delete(user.id);
+      // Checked before any request: a refused cookie is destroyed on use, which would hide what was kept.
+      expect(await storedOf(user.id)).toEqual([]);
+      await meBy(cookie).expect(401);
+    });
   });
 });

@@ -147,14 +147,15 @@ describe('the day-long cap on failures (LOGIN_MAX_DAILY_FAILURES)', () => {
   beforeAll(async () => {
     ctx = await startAppOnFreshDatabase({
       LOGIN_MAX_FAILURES: '3',
-      LOGIN_FAILURE_WINDOW_SECONDS: '1',
+      // Long enough for three requests on a loaded machine, short enough to wait out.
+      LOGIN_FAILURE_WINDOW_SECONDS: '2',
       LOGIN_MAX_DAILY_FAILURES: '5',
     });
     ({ admin, bearer: adminBearer } = await adminOf(ctx));
   });
   afterAll(() => ctx.close());
 
-  const DAY_LOCK = 80_000; // seconds: close to a day, far beyond the 1 s window
+  const DAY_LOCK = 80_000; // seconds: close to a day, far beyond the 2 s window
 
   /** 3 failures lock for the short window, which 429s do not extend; then 2 more reach the cap. */
   async function failToTheCap(email: string): Promise<number[]> {
@@ -165,7 +166,7 @@ describe('the day-long cap on failures (LOGIN_MAX_DAILY_FAILURES)', () => {
     // Refused attempts do not count: were these three counted, the cap would already be reached.
     for (let i = 0; i < 3; i++) await attempt(WRONG);
     await attempt(PASSWORD);
-    await sleep(1300);
+    await sleep(2300);
     for (let i = 0; i < 2; i++) await attempt(WRONG);
     return statuses;
   }
@@ -175,7 +176,7 @@ describe('the day-long cap on failures (LOGIN_MAX_DAILY_FAILURES)', () => {
     expect(await failToTheCap(user.email)).toEqual([401, 401, 401, 429, 429, 429, 429, 401, 401]);
 
     expect(expectLocked(await login(ctx, 'token', user.email, PASSWORD))).toBeGreaterThan(DAY_LOCK);
-    await sleep(1300);
+    await sleep(2300);
     expect(expectLocked(await login(ctx, 'token', user.email, PASSWORD))).toBeGreaterThan(DAY_LOCK);
     expect(expectLocked(await login(ctx, 'session', user.email, PASSWORD))).toBeGreaterThan(DAY_LOCK);
     expect(
@@ -188,11 +189,11 @@ describe('the day-long cap on failures (LOGIN_MAX_DAILY_FAILURES)', () => {
     const caller = { bearer: (await tokenLogin(ctx.http, user)).accessToken };
     for (let i = 0; i < 3; i++) await changePassword(ctx, caller, WRONG).expect(403);
     expectLocked(await changePassword(ctx, caller, PASSWORD));
-    await sleep(1300);
+    await sleep(2300);
     for (let i = 0; i < 2; i++) await changePassword(ctx, caller, WRONG).expect(403);
 
     expect(expectLocked(await changePassword(ctx, caller, PASSWORD))).toBeGreaterThan(DAY_LOCK);
-    await sleep(1300);
+    await sleep(2300);
     expect(expectLocked(await login(ctx, 'token', user.email, PASSWORD))).toBeGreaterThan(DAY_LOCK);
   });
 

@@ -6,10 +6,18 @@
 // markdown table (progress goes to stderr).
 //
 // BENCH_ROUNDS (default 5), BENCH_SECONDS per run (default 5), BENCH_SESSIONS
-// (default 1000000) and BCRYPT_COST (default 12) change the run.
-import { spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// (default 1000000) and BCRYPT_COST (default 12) change the run. BENCH_CPU_PROF=<dir>
+// writes a CPU profile of each instance there (node --cpu-prof) when it exits, and
+// runs.jsonl: each measured run's instance and span on the profiles' clock.
+//
+// With `redis-server` on the PATH, the bench also starts a Redis of its own and a
+// second instance of the service on it (REDIS_URL, SESSION_STORE=redis) beside the
+// first, on the same database: its cookie /me and its login (rate limit counted in
+// Redis) are measured in the same rounds, and the round trips a cookie /me costs
+// once its session is in memory are counted on both stores.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +27,7 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const bcrypt = require('bcrypt');
 const { Client } = require('pg');
+const { createClient } = require('redis');
 const { DataSource } = require('typeorm');
 const { EmbeddedPostgres, freePort } = require('../dist/src/database/embedded-postgres.js');
 const { dataSourceOptions } = require('../dist/src/database/data-source-options.js');
@@ -40,6 +49,13 @@ const FLOOD = 16; // concurrent logins in the flood
 const PACED_RATE = 500; // req/s of /me while its latency is measured
 const CORES = availableParallelism();
 const PASSWORD = 'correct horse battery staple';
+const REDIS_KEY_PREFIX = 'nest-auth:';
+/**
+ * A backend that reported its statistics less than a second ago reports the next
+ * ones once it has been idle for 10 s (PGSTAT_IDLE_INTERVAL): pg_stat_database is
+ * read this long after the last run that may have used PostgreSQL.
+ */
+const PG_STATS_LAG_MS = 11_000;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const pct = (ratio) => `${Math.round(ratio * 100)}%`;
@@ -83,8 +99,87 @@ async function startDatabase() {
   };
 }
 
-async function startService(env) {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+/**
+ * A Redis of the bench's own on a free loopback port, without persistence. Every
+ * command is kept in its slow log (threshold 0), which names the client that sent
+ * it: that counts the service's round trips exactly, without the commands its
+ * scripts run inside Redis, the bench's own ones, or the connection's PINGs.
+ * Undefined (with the reason logged) when there is no redis-server.
+ */
+async function startRedis() {
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (found.error || found.status !== 0) {
+    const reason =
+      found.error?.code === 'ENOENT' ? 'redis-server is not on the PATH' : 'redis-server --version failed';
+    return { skipped: `${reason} (apt-get install redis-server)` };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'auth-bench-redis-'));
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...['--slowlog-log-slower-than', '0', '--slowlog-max-len', '1000000'],
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  let client;
+  for (let i = 0; !client; i++) {
+    const attempt = createClient({ url, socket: { reconnectStrategy: false } });
+    attempt.on('error', () => undefined);
+    try {
+      await attempt.connect();
+      client = attempt;
+    } catch (error) {
+      if (i >= 50 || child.exitCode !== null) {
+        await stop();
+        throw new Error(`redis-server did not start: ${error.message}`, { cause: error });
+      }
+      await sleep(100);
+    }
+  }
+  const own = /addr=(\S+)/.exec(await client.sendCommand(['CLIENT', 'INFO']))[1];
+  const version = /redis_version:(\S+)/.exec(await client.info('server'))[1];
+  return {
+    url,
+    version,
+    client,
+    /** Starts counting. */
+    reset: () => client.sendCommand(['SLOWLOG', 'RESET']),
+    /** Commands the services sent since `reset`, by name; PINGs apart. */
+    roundTrips: async () => {
+      const counts = {};
+      let pings = 0;
+      for (const [, , , argv, addr] of await client.sendCommand(['SLOWLOG', 'GET', '-1'])) {
+        // '?:0' is a script's own command, run inside Redis.
+        if (addr === own || addr === '?:0') continue;
+        const name = String(argv[0]).toLowerCase();
+        if (name === 'ping') pings++;
+        else counts[name] = (counts[name] ?? 0) + 1;
+      }
+      return { total: Object.values(counts).reduce((a, b) => a + b, 0), counts, pings };
+    },
+    stop: async () => {
+      await client.close().catch(() => client.destroy());
+      await stop();
+    },
+  };
+}
+
+async function startService(env, name) {
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
     env: { ...process.env, ...env },
     // Request logs are written as in production, to a sink that costs nothing to read.
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -98,6 +193,7 @@ async function startService(env) {
     if (ok) return { child, base, pid: child.pid };
     await sleep(100);
   }
+  child.kill('SIGKILL');
   throw new Error('the service did not become healthy');
 }
 
@@ -126,20 +222,38 @@ async function settle(service) {
   }
 }
 
+/** The running instances of the service: each run starts once all of them are idle. */
+const services = [];
+async function settleAll() {
+  for (const service of services) await settle(service);
+}
+
 /**
  * A run whose every answer must be 2xx: its rate, latency and the service's CPU
  * per request. It starts once the service is idle, unless `busy` says the load
  * beside it is part of the measurement.
  */
 async function measure(label, service, options, busy = false) {
-  if (!busy) await settle(service);
+  if (!busy) await settleAll();
   const before = cpuSeconds(service.pid);
+  const from = process.hrtime.bigint();
   const result = await load(options).done;
   const cpu = cpuSeconds(service.pid) - before;
+  if (process.env.BENCH_CPU_PROF) {
+    // In µs of the monotonic clock, as the profiles' timestamps are.
+    const span = {
+      label,
+      pid: service.pid,
+      from: Number(from / 1000n),
+      to: Number(process.hrtime.bigint() / 1000n),
+    };
+    appendFileSync(join(process.env.BENCH_CPU_PROF, 'runs.jsonl'), `${JSON.stringify(span)}\n`);
+  }
   const ok = result['2xx'];
   if (result.non2xx || result.errors || result.timeouts || !ok)
     throw new Error(`${label}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${ok} 2xx`);
   const figures = {
+    requests: ok,
     rate: ok / result.duration,
     cpuUs: (cpu * 1e6) / ok,
     p50: result.latency.p50,
@@ -159,20 +273,20 @@ async function measure(label, service, options, busy = false) {
  * completed login, so that neither the ramp-up (nothing completes during the
  * first hash) nor the logins still in flight at the end count against it.
  */
-async function loginRate(service, body) {
-  await settle(service);
+async function loginRate(service, body, label = 'login') {
+  await settleAll();
   const completed = [];
   let failed = 0;
   const run = load(
     { url: `${service.base}/api/auth/token`, connections: CORES * 4, duration: SECONDS * 2, ...body },
     (status) => (status === 200 ? completed.push(performance.now()) : failed++),
   );
-  await run.done;
+  const result = await run.done;
   if (failed || completed.length < 3)
-    throw new Error(`login: ${failed} failures, ${completed.length} logins`);
+    throw new Error(`${label}: ${failed} failures, ${completed.length} logins`);
   const rate = ((completed.length - 1) * 1000) / (completed.at(-1) - completed[0]);
-  log('login'.padEnd(28), `${rate.toFixed(2)} logins/s`);
-  return rate;
+  log(label.padEnd(28), `${rate.toFixed(2)} logins/s`);
+  return { rate, sent: result.requests.sent };
 }
 
 /** One bcrypt compare at the configured cost, timed here (median of 3), while the service idles. */
@@ -238,13 +352,39 @@ async function main() {
     CLEANUP_INTERVAL_SECONDS: '0',
     // The benchmark client is plain HTTP behind a pretend TLS proxy: the Secure cookie is accepted.
     TRUST_PROXY: 'loopback',
+    // This instance keeps sessions and rate-limit counters in PostgreSQL and in memory.
+    REDIS_URL: '',
+    SESSION_STORE: 'postgres',
   };
-  const service = await startService(env);
+  const service = await startService(env, 'postgres-store');
+  services.push(service);
   const { base } = service;
   const db = new Client({ connectionString: database.url });
   await db.connect();
   let cleanupSource;
+  let redis;
+  let redisService;
+  let redisSkipped;
   try {
+    // The second instance: the same service, database and secrets, with Redis.
+    const ownRedis = await startRedis();
+    redisSkipped = ownRedis.skipped;
+    if (redisSkipped) log(`the Redis rows are skipped: ${redisSkipped}`);
+    else {
+      redis = ownRedis;
+      redisService = await startService(
+        {
+          ...env,
+          PORT: String(await freePort()),
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX,
+          SESSION_STORE: 'redis',
+        },
+        'redis-store',
+      );
+      services.push(redisService);
+    }
+
     const email = `bench-${Date.now()}@example.com`;
     const credentials = json({ email, password: PASSWORD });
     if (!(await fetch(`${base}/api/auth/signup`, credentials)).ok) throw new Error('signup failed');
@@ -276,7 +416,7 @@ async function main() {
       await db.query('CHECKPOINT').catch(() => undefined);
       await sleep(3000);
     };
-    const cookieRun = (numbers) => {
+    const cookieRun = (numbers, to = base) => {
       const requests = numbers.map((n) => ({
         method: 'GET',
         path: '/api/auth/me',
@@ -288,7 +428,7 @@ async function main() {
       const share = Math.ceil(requests.length / CONNECTIONS);
       let next = 0;
       return {
-        url: base,
+        url: to,
         requests,
         setupClient: (client) => {
           const start = (next++ % CONNECTIONS) * share;
@@ -298,8 +438,15 @@ async function main() {
     };
     // Sessions not in the service's memory: dropped through the service's own
     // invalidation channel (as another instance's change would), then each read
-    // exactly once, so every request goes to PostgreSQL.
+    // exactly once, so every request goes to PostgreSQL. Their last use is first set
+    // to now (as that instance would have recorded it), so each is a read without the
+    // once-a-minute write, however long ago the previous run was.
     const coldRun = async (label, numbers) => {
+      await db.query(
+        `UPDATE cookie_sessions SET last_used_at = now()
+         WHERE id_hash IN (SELECT encode(sha256(('bench-session-' || g)::bytea), 'hex') FROM unnest($1::int[]) g)`,
+        [numbers],
+      );
       await db.query(
         `SELECT pg_notify('auth_invalidation', json_build_object('kind', 'session', 'key',
            encode(sha256(('bench-session-' || g)::bytea), 'hex'))::text)
@@ -314,6 +461,31 @@ async function main() {
     const halves = (set) => [set.slice(0, SAMPLE / 2), set.slice(SAMPLE / 2)];
     const [warmSmall, coldSmall] = halves(small);
     await seed(1, SAMPLE, true);
+    if (redis) {
+      // The same in Redis, for the Redis-store instance: copies of a session it made
+      // itself, under the same ids (so the same cookies), each with its own public id.
+      const signedIn = await fetch(
+        `${redisService.base}/api/auth/session`,
+        json({ email, password: PASSWORD }, { 'x-forwarded-proto': 'https' }),
+      );
+      if (!signedIn.ok) throw new Error(`session sign-in on the Redis-store instance: ${signedIn.status}`);
+      const index = `${REDIS_KEY_PREFIX}user-sessions:${userId}`;
+      const [original] = await redis.client.zRange(index, 0, -1);
+      const fields = await redis.client.hGetAll(`${REDIS_KEY_PREFIX}session:${original}`);
+      const expiresAt = await redis.client.sendCommand([
+        'PEXPIRETIME',
+        `${REDIS_KEY_PREFIX}session:${original}`,
+      ]);
+      const copies = redis.client.multi();
+      for (const n of warmSmall) {
+        const hash = createHash('sha256').update(seededId(n)).digest('hex');
+        const key = `${REDIS_KEY_PREFIX}session:${hash}`;
+        copies.hSet(key, { ...fields, publicId: randomUUID() });
+        copies.pExpireAt(key, expiresAt);
+        copies.zAdd(index, { score: Number(fields.absoluteExpiresAt), value: hash });
+      }
+      await copies.exec();
+    }
 
     const bearer = { url: `${base}/api/auth/me`, headers: { authorization: `Bearer ${token.accessToken}` } };
     const paced = { ...bearer, connections: 10, overallRate: PACED_RATE, duration: SECONDS * 2 };
@@ -326,26 +498,118 @@ async function main() {
     const referenceHash = await bcrypt.hash('x'.repeat(44), BCRYPT_COST);
 
     // Warm-up (JIT, connection pools, the 1,000 sessions read once), not measured.
-    for (const options of [{ url: `${base}/api` }, bearer, cookieRun(warmSmall)])
+    // The Redis-store instance is warmed up alike.
+    const warmUps = (to) => [
+      { url: `${to}/api` },
+      { ...bearer, url: `${to}/api/auth/me` },
+      cookieRun(warmSmall, to),
+    ];
+    for (const options of [...warmUps(base), ...(redis ? warmUps(redisService.base) : [])])
       await load({ ...options, duration: 2 }).done;
+
+    // Round trips to PostgreSQL: its transaction count (pg_stat_database) across a
+    // run, read once every backend has reported, less the bench's own read. Nothing
+    // else uses PostgreSQL between the two reads (the invalidation feeds' heartbeats
+    // do not show in the count): runs that do not use it cover part of the wait.
+    let pgBusyAt = performance.now();
+    const pgUsed = () => (pgBusyAt = performance.now());
+    const pgCount = async () => {
+      const wait = pgBusyAt + PG_STATS_LAG_MS - performance.now();
+      if (wait > 0) await sleep(wait);
+      const [{ n }] = (
+        await db.query(
+          `SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`,
+        )
+      ).rows;
+      return Number(n);
+    };
+    /**
+     * Cookie /me on `target`'s sessions in memory, with the PostgreSQL transactions
+     * and (given Redis) the Redis commands it caused. First, unmeasured but counted,
+     * every session is asked for once: its read once its copy in memory is 60 s old
+     * and its once-a-minute touch fall there (in the bench every session is due each
+     * round, where traffic spreads them over a minute); then a 2 s run brings back an
+     * instance that sat idle (V8 shrinks an idle heap) to how it serves under steady
+     * traffic. So the measured run is the same whatever the round did before it.
+     */
+    const cookieCounted = async (label, target) => {
+      await settleAll();
+      const before = await pgCount();
+      await redis?.reset();
+      let passed = 0;
+      for (const extra of [{ amount: warmSmall.length }, { duration: 2 }]) {
+        const pass = await load({ ...cookieRun(warmSmall, target.base), ...extra }).done;
+        if (pass.non2xx || pass.errors) throw new Error(`${label}: the runs before it failed`);
+        passed += pass['2xx'];
+      }
+      const passTrips = await redis?.roundTrips();
+      const figures = await measure(label, target, cookieRun(warmSmall, target.base));
+      const redisTrips = await redis?.roundTrips();
+      if (redisTrips) redisTrips.measured = redisTrips.total - passTrips.total;
+      pgUsed();
+      const requests = passed + figures.requests;
+      return { figures, requests, redisTrips, pgAfter: async () => (await pgCount()) - before - 1 };
+    };
 
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round} of ${ROUNDS}`);
       const r = {};
       r.baseline = await measure('GET /api', service, { url: `${base}/api` });
+      // The stores' cookie runs take turns at going first, so that whatever a place in
+      // the round costs, both pay it alike. After each, runs that leave PostgreSQL
+      // alone while its count settles.
+      const stores = [
+        { key: 'cookie', label: 'GET /api/auth/me (cookie)', target: service },
+        ...(redis
+          ? [{ key: 'redisCookie', label: 'cookie /me, SESSION_STORE=redis', target: redisService }]
+          : []),
+      ];
+      if (round % 2 === 0) stores.reverse();
+      for (const [place, { key, label, target }] of stores.entries()) {
+        const counted = await cookieCounted(label, target);
+        r[key] = counted.figures;
+        r[`${key}Requests`] = counted.requests;
+        r[`${key}Trips`] = counted.redisTrips;
+        if (place === 0) {
+          r.hashMs = await hashMs(referenceHash);
+          r.parallelHashes = await parallelHashRate(referenceHash);
+        } else {
+          // The Redis-store instance's own ceiling.
+          r.redisBaseline = await measure('GET /api, Redis-store instance', redisService, {
+            url: `${redisService.base}/api`,
+          });
+        }
+        r[`${key}Pg`] = await counted.pgAfter();
+      }
+      let roundTrips = `PostgreSQL store ${r.cookiePg} PostgreSQL transactions`;
+      if (redis) {
+        const { total, counts, pings } = r.redisCookieTrips;
+        roundTrips +=
+          `; Redis store ${total} Redis commands ${JSON.stringify(counts)} (+${pings} PINGs;` +
+          ` ${r.redisCookieTrips.measured} in the measured run),` +
+          ` ${r.redisCookiePg} PostgreSQL transactions; Redis/PostgreSQL store ` +
+          `${(r.redisCookie.rate / r.cookie.rate).toFixed(2)} (${stores[0].key === 'cookie' ? 'PostgreSQL' : 'Redis'} first)`;
+      }
+      log(`round trips of cookie /me: ${roundTrips}`);
       r.bearer = await measure('GET /api/auth/me (bearer)', service, bearer);
-      r.cookie = await measure('GET /api/auth/me (cookie)', service, cookieRun(warmSmall));
       r.cold = await coldRun(`cookie /me, not in memory`, coldSmall);
-      r.hashMs = await hashMs(referenceHash);
-      r.parallelHashes = await parallelHashRate(referenceHash);
-      r.login = await loginRate(service, credentials);
+      r.login = (await loginRate(service, credentials)).rate;
+      if (redis) {
+        await settleAll();
+        await redis.reset();
+        const { rate, sent } = await loginRate(redisService, credentials, 'login, Redis throttler');
+        r.redisLogin = rate;
+        r.redisLoginTrips = (await redis.roundTrips()).total / sent;
+      }
       r.quiet = await measure(`/me at ${PACED_RATE} req/s, quiet`, service, paced);
       // The flood starts first and outlasts the paced run, so all of it is under load.
       const flooding = load(flood);
       await sleep(1000);
       r.loud = await measure(`/me at ${PACED_RATE} req/s, ${FLOOD} logins`, service, paced, true);
       await flooding.done;
+      await settleAll();
+      pgUsed();
       rounds.push(r);
     }
     const mid = (pick) => median(rounds.map(pick));
@@ -426,6 +690,9 @@ async function main() {
     const bearerRatio = mid((r) => r.bearer.rate / r.baseline.rate);
     const cookieRatio = mid((r) => r.cookie.rate / r.baseline.rate);
     const loginRatio = mid((r) => r.login / ((CORES * 1000) / r.hashMs));
+    const redisCookieRatio = redis ? mid((r) => r.redisCookie.rate / r.cookie.rate) : undefined;
+    const redisLoginRatio = redis ? mid((r) => r.redisLogin / ((CORES * 1000) / r.hashMs)) : undefined;
+    const redisCookieRequests = redis ? rounds.reduce((sum, r) => sum + r.redisCookieRequests, 0) : 0;
     const loginToMeasured = mid((r) => r.login / r.parallelHashes);
     const p99Ratio = mid((r) => r.loud.p99 / r.quiet.p99);
     const atSmall = mid((r) => r.cookie.rate);
@@ -433,6 +700,16 @@ async function main() {
     const largeRatio = atLargeRate / atSmall;
     const coldSmallRate = mid((r) => r.cold.rate);
     const coldLargeRate = median(coldAtLarge.map((f) => f.rate));
+    const total = (pick) => rounds.reduce((sum, r) => sum + pick(r), 0);
+    const cookieRequests = total((r) => r.cookieRequests);
+    const sessionsRead = (SAMPLE / 2) * ROUNDS;
+    const trips = (count, requests, what) =>
+      `${(count / requests).toFixed(3)} ${what} per request (${Math.round(count).toLocaleString('en')} in ` +
+      `${requests.toLocaleString('en')} requests: ${(count / sessionsRead).toFixed(2)} per session and run)`;
+    // A session in memory costs a read once CACHE_MAX_AGE_SECONDS (60) have passed and a touch a minute.
+    const tripsTarget =
+      '≈ 0 per request: ≤ 2 per session and run (a read after 60 s in memory, a touch a minute)';
+    const tripsMet = (count) => count / sessionsRead <= 2.1;
     const row = (path, figure, ratio, target, met) =>
       `| ${path} | ${figure} | ${ratio} | ${target} | ${met === undefined ? '' : met ? 'met' : '**missed**'} |`;
     const cpu = (pick) => `${Math.round(mid(pick))} µs`;
@@ -440,6 +717,7 @@ async function main() {
       '',
       `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${CORES} × ${cpus()[0]?.model ?? 'CPU'}, ` +
         `Node ${process.version}, PostgreSQL ${database.url === process.env.DATABASE_URL ? 'from DATABASE_URL' : 'embedded'}, ` +
+        `${redis ? `Redis ${redis.version} (its own, no persistence) for a second instance, ` : ''}` +
         `bcrypt cost ${BCRYPT_COST}; medians of ${ROUNDS} interleaved rounds of ${SECONDS} s, ${CONNECTIONS} connections; ` +
         `service and load generator on the same machine.`,
       '',
@@ -466,6 +744,46 @@ async function main() {
         '≥ 70% of baseline',
         cookieRatio >= 0.7,
       ),
+      ...(redis
+        ? [
+            row(
+              `\`GET /api/auth/me\` by session cookie, \`SESSION_STORE=redis\` (${SAMPLE / 2} sessions in turn)`,
+              `${Math.round(mid((r) => r.redisCookie.rate))} req/s, ${cpu((r) => r.redisCookie.cpuUs)} CPU/req ` +
+                `(${pct(mid((r) => r.redisCookie.rate / r.baseline.rate))} of baseline; its instance's \`GET /api\`: ` +
+                `${Math.round(mid((r) => r.redisBaseline.rate))} req/s, ${cpu((r) => r.redisBaseline.cpuUs)} CPU/req)`,
+              `${pct(redisCookieRatio)} of the PostgreSQL store's (CPU/req ${pct(mid((r) => r.redisCookie.cpuUs / r.cookie.cpuUs))})`,
+              "≥ 100% of the PostgreSQL store's",
+              Math.round(redisCookieRatio * 100) >= 100,
+            ),
+          ]
+        : []),
+      row(
+        'cookie `/me` in memory, PostgreSQL store: round trips',
+        trips(
+          total((r) => r.cookiePg),
+          cookieRequests,
+          'PostgreSQL transactions',
+        ),
+        '',
+        tripsTarget,
+        tripsMet(total((r) => r.cookiePg)),
+      ),
+      ...(redis
+        ? [
+            row(
+              'the same, Redis store',
+              `${trips(
+                total((r) => r.redisCookieTrips.total),
+                redisCookieRequests,
+                'Redis commands',
+              )}, ${total((r) => r.redisCookieTrips.measured)} of them in the measured runs; ` +
+                `PostgreSQL ${(total((r) => r.redisCookiePg) / redisCookieRequests).toFixed(3)} per request`,
+              '',
+              tripsTarget,
+              tripsMet(total((r) => r.redisCookieTrips.total)) && tripsMet(total((r) => r.redisCookiePg)),
+            ),
+          ]
+        : []),
       row(
         '`POST /api/auth/token` (login)',
         `${mid((r) => r.login).toFixed(2)} logins/s; ceiling ${CORES} × 1/${Math.round(mid((r) => r.hashMs))} ms = ${mid((r) => (CORES * 1000) / r.hashMs).toFixed(2)}/s (measured with ${CORES} compares in flight: ${mid((r) => r.parallelHashes).toFixed(2)}/s, ${pct(loginToMeasured)})`,
@@ -473,6 +791,17 @@ async function main() {
         '≥ 90% of the bcrypt ceiling',
         loginRatio >= 0.9,
       ),
+      ...(redis
+        ? [
+            row(
+              'the same, rate limit counted in Redis (`REDIS_URL`)',
+              `${mid((r) => r.redisLogin).toFixed(2)} logins/s, ${mid((r) => r.redisLoginTrips).toFixed(2)} Redis commands per login (${pct(mid((r) => r.redisLogin / r.login))} of the in-memory throttler's)`,
+              pct(redisLoginRatio),
+              '≥ 90% of the bcrypt ceiling',
+              redisLoginRatio >= 0.9,
+            ),
+          ]
+        : []),
       row(
         `\`/me\` (bearer) p50 / p99 at ${PACED_RATE} req/s`,
         `${mid((r) => r.quiet.p50)} / ${mid((r) => r.quiet.p99)} ms`,
@@ -525,13 +854,22 @@ async function main() {
       ),
       '',
       `Seeding ${(STORED_SESSIONS - SAMPLE).toLocaleString('en')} sessions took ${seedSeconds.toFixed(0)} s.`,
+      redis
+        ? "Round trips: PostgreSQL transactions as pg_stat_database counts them (autovacuum included, less the bench's own reads); " +
+          'Redis commands as the service sent them (not those its scripts run inside Redis), its once-a-second PING apart.'
+        : `The Redis rows are skipped: ${redisSkipped}.`,
     ];
     console.log(lines.join('\n'));
   } finally {
     await cleanupSource?.destroy().catch(() => undefined);
     await db.end().catch(() => undefined);
-    service.child.kill('SIGTERM');
-    await new Promise((resolve) => service.child.once('exit', resolve));
+    for (const { child } of services) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await redis?.stop();
     await database.stop();
   }
 }

@@ -53,6 +53,7 @@ describeEachSessionStore('cookie sessions', (store) => {
         idHash: hashSessionId(sid),
         userId: user.id,
         publicId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        credentialVersion: 0,
       });
       // Nowhere in the store: not as a key (Redis), not in any column or value.
       const everything = await storage.dump();

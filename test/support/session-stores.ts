@@ -45,6 +45,8 @@ export interface StoredSessionRecord {
   idHash: string;
   userId: string | null;
   publicId: string;
+  /** The user's credential version its sign-in read (0 when it has none). */
+  credentialVersion: number;
 }
 
 /**
@@ -62,10 +64,15 @@ export class SessionStorage {
     if (this.store === 'postgres') {
       const rows = await this.app
         .get(DataSource)
-        .query<{ id_hash: string; user_id: string | null; public_id: string }[]>(
-          'SELECT id_hash, user_id, public_id FROM cookie_sessions',
+        .query<{ id_hash: string; user_id: string | null; public_id: string; version: number | null }[]>(
+          `SELECT id_hash, user_id, public_id, (data->>'credentialVersion')::int AS version FROM cookie_sessions`,
         );
-      return rows.map((row) => ({ idHash: row.id_hash, userId: row.user_id, publicId: row.public_id }));
+      return rows.map((row) => ({
+        idHash: row.id_hash,
+        userId: row.user_id,
+        publicId: row.public_id,
+        credentialVersion: row.version ?? 0,
+      }));
     }
     return this.redis(async (client, prefix) => {
       const keys = await client.keys(`${prefix}session:*`);
@@ -74,6 +81,8 @@ export class SessionStorage {
         idHash: key.slice(`${prefix}session:`.length),
         userId: records[i].userId || null,
         publicId: records[i].publicId,
+        credentialVersion:
+          (JSON.parse(records[i].data ?? '{}') as { credentialVersion?: number }).credentialVersion ?? 0,
       }));
     });
   }

@@ -224,6 +224,13 @@ async function settle(service) {
 
 /** The running instances of the service: each run starts once all of them are idle. */
 const services = [];
+// Stopped from outside (Ctrl-C, SIGTERM): the instances stop, the run fails at its
+// next request, and its clean-up stops Redis and PostgreSQL as after any failure.
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    for (const { child } of services) child.kill('SIGTERM');
+  });
 async function settleAll() {
   for (const service of services) await settle(service);
 }

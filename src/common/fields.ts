@@ -1,13 +1,20 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
 
 /**
  * DTO fields described once: validation, transformation and OpenAPI together.
  * Every string field checks its type first, so an object or a number where a
  * string belongs is a 400, not a crash further in.
  */
+/**
+ * A body field that may be left out. Unlike class-validator's `@IsOptional()`,
+ * which also lets `null` through, `null` is checked like any other value (so a
+ * `null` where a string belongs is a 400, not a NOT NULL violation further in).
+ */
+export const Omittable = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
 export const EmailField = () =>
@@ -49,7 +56,7 @@ export const PasswordField = () =>
 export const NameField = ({ required = false } = {}) =>
   applyDecorators(
     (required ? ApiProperty : ApiPropertyOptional)({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
-    ...(required ? [] : [IsOptional()]),
+    ...(required ? [] : [Omittable()]),
     trim,
     IsString(),
     Length(1, 100),

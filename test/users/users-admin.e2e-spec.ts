@@ -147,6 +147,16 @@ describe('/api/users (admin)', () => {
         .expect(400);
       await asAdmin.patch(`/api/users/${user.id}`).send({ passwordHash: 'x' }).expect(400);
     });
+
+    it('refuses null for a field that may only be left out, naming it, and changes nothing', async () => {
+      const user = await signUp(ctx.http);
+      for (const body of [{ disabled: null }, { name: null }]) {
+        const res = await asAdmin.patch(`/api/users/${user.id}`).send(body).expect(400);
+        expect(JSON.stringify(res.body.message)).toContain(Object.keys(body)[0]);
+      }
+      const after = await asAdmin.get(`/api/users/${user.id}`).expect(200);
+      expect(after.body).toMatchObject({ disabled: false, name: null });
+    });
   });
 
   describe('DELETE /api/users/:id', () => {
@@ -218,6 +228,18 @@ describe('roles', () => {
       .set('Authorization', adminBearer)
       .send({ name: 'auditor' })
       .expect(409);
+  });
+
+  it('refuses a null description with 400 (it may be left out, not null)', async () => {
+    const res = await ctx
+      .http()
+      .post('/api/roles')
+      .set('Authorization', adminBearer)
+      .send({ name: 'nulldesc', description: null })
+      .expect(400);
+    expect(JSON.stringify(res.body.message)).toContain('description must be a string');
+    const list = await ctx.http().get('/api/roles').set('Authorization', adminBearer).expect(200);
+    expect(list.body.map((role: { name: string }) => role.name)).not.toContain('nulldesc');
   });
 
   it.each([['Admin'], ['has space'], [''], ['x'.repeat(33)], ['1starts-with-digit']])(

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { Omittable } from '../../common/fields';
 import { RoleNameField } from './role-name.field';
 
 export class CreateRoleDto {
@@ -7,7 +8,7 @@ export class CreateRoleDto {
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(200)
   description?: string;

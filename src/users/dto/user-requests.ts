@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { NameField } from '../../common/fields';
+import { NameField, Omittable } from '../../common/fields';
 import { PageQuery } from '../../common/page-query';
 import { ROLE_NAME_PATTERN } from '../../roles/role.entity';
 
@@ -22,7 +22,7 @@ export class UpdateUserDto {
   name?: string;
 
   @ApiPropertyOptional({ description: 'A disabled user is refused at login and on every sign-in at once' })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   disabled?: boolean;
 }

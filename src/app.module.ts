@@ -55,5 +55,10 @@ export function authModuleOptions(config: AppConfig): AuthModuleOptions {
     cleanupIntervalMs: config.cleanupIntervalMs,
     cacheMaxAgeMs: config.cacheMaxAgeMs,
     invalidation: config.invalidation,
+    publicUrl: config.publicUrl,
+    serviceName: config.serviceName,
+    mail: config.mail,
+    account: config.account,
+    captcha: config.captcha,
   };
 }

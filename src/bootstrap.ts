@@ -52,6 +52,8 @@ export async function createApp(
         : `${name} is not set: using a random development secret that ends with this process`,
     );
   }
+  if (!config.mail.smtpUrl)
+    logger.warn('SMTP_URL is not set: mails (with their links) are written to this log instead of sent');
   try {
     await app.init();
   } catch (error) {

@@ -12,6 +12,9 @@ export { Auth } from './auth/decorators/auth.decorator';
 export { CurrentAuth, CurrentUser } from './auth/decorators/current-auth.decorator';
 export { RateLimited } from './auth/decorators/rate-limited.decorator';
 export { Roles } from './roles/roles.decorator';
+export { RecentAuthentication } from './auth/decorators/recent-authentication.decorator';
+export { AllowUnverified } from './auth/decorators/allow-unverified.decorator';
+export { CaptchaProtected } from './auth/captcha/captcha-protected.decorator';
 
 // Guards, for `@UseGuards(...)` when AuthModule is registered with `globalGuards: false`.
 export { AuthenticationGuard } from './auth/guards/authentication.guard';
@@ -31,6 +34,8 @@ export { TokenLogin } from './sessions/token-login.entity';
 export { RefreshToken } from './auth/tokens/refresh-token.entity';
 export { LoginAttempts } from './auth/lockout/login-attempts.entity';
 export { AuditEvent } from './audit/audit-event.entity';
+export { AccountToken } from './auth/recovery/account-token.entity';
+export { OutboxMessage } from './mail/outbox-message.entity';
 export { UsersService } from './users/users.service';
 export { SignInsService } from './sessions/sign-ins.service';
 export { AuditService } from './audit/audit.service';

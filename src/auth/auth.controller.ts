@@ -15,18 +15,21 @@ import { UserResponse } from '../users/dto/user.response';
 import type { User } from '../users/user.entity';
 import type { AuthContext } from './auth-context';
 import { AuthService } from './auth.service';
+import { CaptchaProtected } from './captcha/captcha-protected.decorator';
+import { AllowUnverified } from './decorators/allow-unverified.decorator';
 import { Auth } from './decorators/auth.decorator';
 import { CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from './decorators/public.decorator';
 import { RateLimited } from './decorators/rate-limited.decorator';
 import { CsrfTokenResponse, MeResponse, SessionLoginResponse, TokenPairResponse } from './dto/auth.responses';
-import { ChangePasswordDto } from './dto/change-password.dto';
+import { ChangePasswordDto, ReauthDto } from './dto/change-password.dto';
 import { CredentialsDto } from './dto/credentials.dto';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SignupDto } from './dto/signup.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { CsrfService } from './session/csrf.service';
 import { SessionLoginService } from './session/session-login.service';
+import { Reauthentication } from './reauthentication.service';
 import { TokenService } from './tokens/token.service';
 
 @ApiTags('auth')
@@ -37,10 +40,12 @@ export class AuthController {
     private readonly sessions: SessionLoginService,
     private readonly tokens: TokenService,
     private readonly csrf: CsrfService,
+    private readonly reauth: Reauthentication,
   ) {}
 
   @Public()
   @RateLimited('signup')
+  @CaptchaProtected()
   @Post('signup')
   @ApiBody({ type: SignupDto })
   @ApiCreatedResponse({ type: UserResponse })
@@ -70,6 +75,7 @@ export class AuthController {
     return { user: UserResponse.from(user), csrfToken };
   }
 
+  @AllowUnverified()
   @Auth('session')
   @Delete('session')
   @HttpCode(204)
@@ -121,6 +127,19 @@ export class AuthController {
     return this.auth.changePassword(req, body.currentPassword, body.newPassword);
   }
 
+  @AllowUnverified()
+  @RateLimited('password')
+  @Post('reauth')
+  @HttpCode(204)
+  @ApiNoContentResponse({
+    description: 'The password is right: the sign-in counts as recent for REAUTH_MAX_AGE_SECONDS',
+  })
+  @ApiForbiddenResponse({ description: 'Current password is incorrect' })
+  reauthenticate(@Req() req: Request, @Body() body: ReauthDto): Promise<void> {
+    return this.reauth.reauthenticate(req, body.password);
+  }
+
+  @AllowUnverified()
   @Post('logout-all')
   @HttpCode(204)
   @ApiNoContentResponse({ description: "Every sign-in of the caller is revoked, the caller's own included" })
@@ -128,12 +147,14 @@ export class AuthController {
     return this.auth.logoutEverywhere(req, res);
   }
 
+  @AllowUnverified()
   @Get('me')
   @ApiOkResponse({ type: MeResponse })
   me(@CurrentAuth() auth: AuthContext): MeResponse {
     return { ...UserResponse.from(auth.user), authMethod: auth.method };
   }
 
+  @AllowUnverified()
   @Auth('session')
   @Get('csrf')
   @ApiOkResponse({ type: CsrfTokenResponse })

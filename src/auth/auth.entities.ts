@@ -4,7 +4,9 @@ import { Role } from '../roles/role.entity';
 import { CookieSession } from '../sessions/cookie-session.entity';
 import { TokenLogin } from '../sessions/token-login.entity';
 import { User } from '../users/user.entity';
+import { OutboxMessage } from '../mail/outbox-message.entity';
 import { LoginAttempts } from './lockout/login-attempts.entity';
+import { AccountToken } from './recovery/account-token.entity';
 import { RefreshToken } from './tokens/refresh-token.entity';
 
 /**
@@ -12,7 +14,17 @@ import { RefreshToken } from './tokens/refresh-token.entity';
  * host app's (beside its entities), the TypeORM CLI's. Inside Nest the modules register
  * them themselves (`TypeOrmModule.forFeature`, picked up with `autoLoadEntities`).
  */
-export const authEntities = [User, Role, CookieSession, TokenLogin, RefreshToken, LoginAttempts, AuditEvent];
+export const authEntities = [
+  User,
+  Role,
+  CookieSession,
+  TokenLogin,
+  RefreshToken,
+  LoginAttempts,
+  AuditEvent,
+  AccountToken,
+  OutboxMessage,
+];
 
 /** The migrations that create and update those tables, oldest first. */
 export const authMigrations = migrations;

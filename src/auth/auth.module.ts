@@ -6,6 +6,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { placeTablesInSchema } from '../database/auth-schema';
 import { INVALIDATION_OPTIONS } from '../database/invalidation.options';
+import { MAIL_OPTIONS } from '../mail/mail.options';
+import { MailModule } from '../mail/mail.module';
 import { RedisConnection } from '../redis/redis-connection';
 import { RedisModule } from '../redis/redis.module';
 import { RedisThrottlerStorage } from '../redis/redis-throttler.storage';
@@ -26,6 +28,15 @@ import {
 } from './auth.module-definition';
 import { AUTH_OPTIONS, type AuthModuleOptions, type AuthOptions, resolveAuthOptions } from './auth.options';
 import { AuthService } from './auth.service';
+import { CaptchaGuard } from './captcha/captcha.guard';
+import { CaptchaService } from './captcha/captcha.service';
+import { RecentAuthenticationGuard } from './guards/recent-authentication.guard';
+import { AccountToken } from './recovery/account-token.entity';
+import { AccountTokensRepository } from './recovery/account-tokens.repository';
+import { EmailVerificationService } from './recovery/email-verification.service';
+import { PasswordResetService } from './recovery/password-reset.service';
+import { RecoveryController } from './recovery/recovery.controller';
+import { UserEmailVerificationController } from './recovery/user-email-verification.controller';
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { ACCESS_TOKEN_TYPE, JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RateLimitGuard } from './guards/rate-limit.guard';
@@ -66,8 +77,14 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
  * PostgreSQL schema of their own.
  */
 @Module({
-  controllers: [AuthController, AccountLockController],
+  controllers: [AuthController, AccountLockController, RecoveryController, UserEmailVerificationController],
   providers: [
+    PasswordResetService,
+    EmailVerificationService,
+    AccountTokensRepository,
+    CaptchaService,
+    CaptchaGuard,
+    RecentAuthenticationGuard,
     AuthService,
     LocalStrategy,
     JwtStrategy,
@@ -85,6 +102,9 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
   ],
   exports: [
     AuthService,
+    PasswordResetService,
+    EmailVerificationService,
+    CaptchaService,
     TokenService,
     PasswordLogin,
     Reauthentication,
@@ -124,6 +144,7 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
       // Each module's options are its part of the resolved options (AuthOptions extends them).
       { provide: USERS_OPTIONS, useExisting: AUTH_OPTIONS },
       { provide: SESSIONS_OPTIONS, useExisting: AUTH_OPTIONS },
+      { provide: MAIL_OPTIONS, useExisting: AUTH_OPTIONS },
       {
         provide: INVALIDATION_OPTIONS,
         inject: [AUTH_OPTIONS],
@@ -135,11 +156,19 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
         useFactory: (resolved: AuthOptions) => resolved.redis,
       },
     ],
-    exports: [AUTH_OPTIONS, USERS_OPTIONS, SESSIONS_OPTIONS, INVALIDATION_OPTIONS, REDIS_OPTIONS],
+    exports: [
+      AUTH_OPTIONS,
+      USERS_OPTIONS,
+      SESSIONS_OPTIONS,
+      MAIL_OPTIONS,
+      INVALIDATION_OPTIONS,
+      REDIS_OPTIONS,
+    ],
   };
   const users = UsersModule.register(options);
   const sessions = SessionsModule.register(options);
   const redis = RedisModule.register(options);
+  const mail = MailModule.register(options);
   // Registration order is execution order: how often, who the caller is, what they may do.
   const global: Provider[] = globalGuards
     ? GUARDS.map((guard) => ({ provide: APP_GUARD, useExisting: guard }))
@@ -153,7 +182,8 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
       users,
       sessions,
       redis,
-      TypeOrmModule.forFeature([RefreshToken, LoginAttempts]),
+      mail,
+      TypeOrmModule.forFeature([RefreshToken, LoginAttempts, AccountToken]),
       ThrottlerModule.forRootAsync({
         imports: [options, redis],
         inject: [AUTH_OPTIONS, RedisConnection],
@@ -181,6 +211,6 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
     ],
     providers: global,
     // The feature modules come with it: a host (and the pages) use their services.
-    exports: [options, users, sessions, redis, RolesModule, AuditModule],
+    exports: [options, users, sessions, redis, mail, RolesModule, AuditModule],
   };
 }

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { StartupError } from '../common/startup-error';
+import { CAPTCHA_VERIFY_URLS } from '../config/captcha-providers';
 import type { InvalidationOptions } from '../database/invalidation.options';
+import type { MailOptions } from '../mail/mail.options';
 import type { RedisOptions } from '../redis/redis.options';
 import type { SessionsOptions } from '../sessions/sessions.options';
 import type { UsersOptions } from '../users/users.options';
@@ -50,10 +52,38 @@ export interface AuthModuleOptions {
   cleanupIntervalMs?: number;
   cacheMaxAgeMs?: number;
   invalidation?: { feedTimeoutMs?: number };
+  /** The service's public origin: the start of every mailed link (default http://localhost:3000). */
+  publicUrl?: string;
+  /** How mails name the service. */
+  serviceName?: string;
+  /** Outgoing mail; without `smtpUrl` mails are written to the log. */
+  mail?: {
+    smtpUrl?: string;
+    from?: string;
+    maxAttempts?: number;
+    retryBaseMs?: number;
+    pollIntervalMs?: number;
+  };
+  account?: {
+    /** `required`: an unverified user may sign in, but only reach what leads to verification. */
+    emailVerification?: 'off' | 'optional' | 'required';
+    passwordResetTtlMs?: number;
+    emailVerificationTtlMs?: number;
+    /** A sensitive action needs the password (or, later, another factor) proved within this long. */
+    reauthMaxAgeMs?: number;
+  };
+  /** Checked at sign-up and forgot-password. */
+  captcha?: {
+    provider: 'turnstile' | 'hcaptcha' | 'recaptcha';
+    secret: string;
+    siteKey?: string;
+    /** The provider's siteverify URL (default: the provider's own). */
+    verifyUrl?: string;
+  };
 }
 
 /** The options with every default filled in: what the auth module's providers read. */
-export interface AuthOptions extends UsersOptions, SessionsOptions {
+export interface AuthOptions extends UsersOptions, SessionsOptions, MailOptions {
   readonly secrets: { readonly session: string; readonly jwt: string; readonly passwordPepper: string };
   readonly jwt: SessionsOptions['jwt'] & {
     readonly issuer: string;
@@ -70,6 +100,18 @@ export interface AuthOptions extends UsersOptions, SessionsOptions {
   };
   readonly invalidation: InvalidationOptions;
   readonly redis: RedisOptions;
+  readonly account: {
+    readonly emailVerification: 'off' | 'optional' | 'required';
+    readonly passwordResetTtlMs: number;
+    readonly emailVerificationTtlMs: number;
+    readonly reauthMaxAgeMs: number;
+  };
+  readonly captcha?: {
+    readonly provider: 'turnstile' | 'hcaptcha' | 'recaptcha';
+    readonly secret: string;
+    readonly siteKey?: string;
+    readonly verifyUrl: string;
+  };
 }
 
 export const AUTH_OPTIONS = Symbol('AuthOptions');
@@ -105,6 +147,19 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
   if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\/\S+$/.test(redisUrl)))
     throw invalid('redis.url', 'a redis:// or rediss:// URL');
   if (store === 'redis' && !redisUrl) throw invalid('redis.url', "set when session.store is 'redis'");
+  const verification = o.account?.emailVerification ?? 'optional';
+  if (!['off', 'optional', 'required'].includes(verification))
+    throw invalid('account.emailVerification', 'off, optional or required');
+  const publicUrl = o.publicUrl ?? 'http://localhost:3000';
+  if (typeof publicUrl !== 'string' || !/^https?:\/\/[^/?#\s]+$/.test(publicUrl))
+    throw invalid('publicUrl', 'an origin such as https://auth.example.com');
+  const smtpUrl = o.mail?.smtpUrl;
+  if (smtpUrl !== undefined && (typeof smtpUrl !== 'string' || !/^smtps?:\/\/\S+$/.test(smtpUrl)))
+    throw invalid('mail.smtpUrl', 'an smtp:// or smtps:// URL');
+  const captcha = o.captcha;
+  if (captcha !== undefined && !(captcha.provider in CAPTCHA_VERIFY_URLS))
+    throw invalid('captcha.provider', 'turnstile, hcaptcha or recaptcha');
+  const serviceName = text('serviceName', o.serviceName, 'Nest Auth');
   const routes = o.session?.routes ?? ['*path'];
   if (!Array.isArray(routes) || !routes.length || routes.some((route) => typeof route !== 'string' || !route))
     throw invalid('session.routes', 'a non-empty list of route paths');
@@ -183,6 +238,41 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
     invalidation: {
       feedTimeoutMs: int('invalidation.feedTimeoutMs', o.invalidation?.feedTimeoutMs, 5000, 1000, 60_000),
     },
+    publicUrl,
+    serviceName,
+    mail: {
+      smtpUrl,
+      from: text('mail.from', o.mail?.from, `"${serviceName}" <no-reply@localhost>`),
+      maxAttempts: int('mail.maxAttempts', o.mail?.maxAttempts, 8, 1, 100),
+      retryBaseMs: int('mail.retryBaseMs', o.mail?.retryBaseMs, 30_000, 10, 3600_000),
+      pollIntervalMs: int('mail.pollIntervalMs', o.mail?.pollIntervalMs, 1000, 10, 600_000),
+    },
+    account: {
+      emailVerification: verification,
+      passwordResetTtlMs: int(
+        'account.passwordResetTtlMs',
+        o.account?.passwordResetTtlMs,
+        1800_000,
+        1000,
+        DAY_S * 1000,
+      ),
+      emailVerificationTtlMs: int(
+        'account.emailVerificationTtlMs',
+        o.account?.emailVerificationTtlMs,
+        DAY_S * 1000,
+        1000,
+        30 * DAY_S * 1000,
+      ),
+      reauthMaxAgeMs: int('account.reauthMaxAgeMs', o.account?.reauthMaxAgeMs, 300_000, 1000, DAY_S * 1000),
+    },
+    captcha: captcha
+      ? {
+          provider: captcha.provider,
+          secret: text('captcha.secret', captcha.secret),
+          siteKey: captcha.siteKey,
+          verifyUrl: text('captcha.verifyUrl', captcha.verifyUrl, CAPTCHA_VERIFY_URLS[captcha.provider]),
+        }
+      : undefined,
   };
 }
 

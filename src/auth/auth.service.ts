@@ -8,6 +8,9 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { SignupDto } from './dto/signup.dto';
 import { Reauthentication } from './reauthentication.service';
+import { MailService } from '../mail/mail.service';
+import { normaliseEmail } from '../users/email';
+import { EmailVerificationService } from './recovery/email-verification.service';
 import { SessionLoginService } from './session/session-login.service';
 
 @Injectable()
@@ -19,6 +22,8 @@ export class AuthService {
     private readonly reauth: Reauthentication,
     private readonly sessions: SessionLoginService,
     private readonly audit: AuditService,
+    private readonly verification: EmailVerificationService,
+    private readonly mail: MailService,
   ) {}
 
   /**
@@ -47,7 +52,15 @@ export class AuthService {
 
   /** The account, once its password has passed the rules (each path checks them once). */
   private async createAccount({ email, password, name }: SignupDto, req: Request): Promise<User> {
-    const user = await this.users.create({ email, password, name: name ?? null });
+    // The verification mail is queued in the transaction that creates the account.
+    const user = await this.users.create(
+      { email, password, name: name ?? null },
+      this.verification.mailsAtSignup
+        ? (tx, created) =>
+            this.verification.queueLink(tx.manager, { id: created.id, email: normaliseEmail(email) })
+        : undefined,
+    );
+    this.mail.wake();
     await this.audit.record(req, { type: 'signup', userId: user.id });
     return user;
   }

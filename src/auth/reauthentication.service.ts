@@ -1,17 +1,24 @@
-import { ForbiddenException, Injectable } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
+import { TokenLoginsRepository } from '../sessions/token-logins.repository';
 import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { AUTH_OPTIONS, type AuthOptions } from './auth.options';
 import { LoginLockout } from './lockout/login-lockout.service';
+import { SessionLoginService } from './session/session-login.service';
 
 const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
+export const REAUTHENTICATION_REQUIRED = 'reauthentication required';
 
 /**
- * A signed-in user proving their password again (a password change; later, any step-up).
- * It is checked under the same per-account lock as a login: otherwise whoever holds a
- * session could guess the password behind it without limit. 403 when wrong (the caller
- * is authenticated: a 401 would make clients drop the session), 429 once locked.
+ * A signed-in user proving a factor again: before a sensitive action (a password
+ * change, an email change), and through POST /api/auth/reauth, which makes the
+ * sign-in "recent" for REAUTH_MAX_AGE_SECONDS. A password is checked under the same
+ * per-account lock as a login: otherwise whoever holds a session could guess the
+ * password behind it without limit. 403 when wrong (the caller is authenticated: a
+ * 401 would make clients drop the session), 429 once locked.
  */
 @Injectable()
 export class Reauthentication {
@@ -19,6 +26,10 @@ export class Reauthentication {
     private readonly lockout: LoginLockout,
     private readonly passwords: PasswordService,
     private readonly audit: AuditService,
+    private readonly users: UsersService,
+    private readonly logins: TokenLoginsRepository,
+    private readonly sessions: SessionLoginService,
+    @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
   ) {}
 
   /** `user` must come with its password hash. */
@@ -35,5 +46,31 @@ export class Reauthentication {
         details: { email: user.email },
       });
     throw new ForbiddenException(WRONG_CURRENT_PASSWORD);
+  }
+
+  /** The caller's password, checked like `confirmPassword`; the caller's user with its hash. */
+  async confirmCallerPassword(req: Request, password: string, purpose: string): Promise<User> {
+    const user = await this.users.findWithPasswordHash({ id: req.auth!.user.id });
+    if (!user) throw new UnauthorizedException('Session has ended');
+    await this.confirmPassword(req, user, password, purpose);
+    return user;
+  }
+
+  /** POST /api/auth/reauth: the password again, and the caller's sign-in is recent once more. */
+  async reauthenticate(req: Request, password: string): Promise<void> {
+    await this.confirmCallerPassword(req, password, 'reauth');
+    const auth = req.auth!;
+    if (auth.method === 'session') await this.sessions.markAuthenticatedNow(req);
+    else if (auth.loginId) await this.logins.setAuthenticatedNow(auth.loginId);
+  }
+
+  /** 403 `reauthentication required` unless the caller proved a factor within REAUTH_MAX_AGE_SECONDS. */
+  async requireRecent(req: Request): Promise<void> {
+    const auth = req.auth!;
+    let at: number | undefined;
+    if (auth.method === 'session') at = req.session.authenticatedAt;
+    else if (auth.loginId) at = (await this.logins.findById(auth.loginId))?.authenticatedAt.getTime();
+    if (at === undefined || Date.now() - at > this.options.account.reauthMaxAgeMs)
+      throw new ForbiddenException(REAUTHENTICATION_REQUIRED);
   }
 }

@@ -17,13 +17,13 @@ export const Omittable = () => ValidateIf((_object: object, value: unknown) => v
 
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
-export const EmailField = () =>
+export const EmailField = (property = 'email') =>
   applyDecorators(
     ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
     trim,
     IsString(),
     MaxLength(254),
-    IsEmail({}, { message: 'email must be an email address' }),
+    IsEmail({}, { message: `${property} must be an email address` }),
   );
 
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -60,6 +60,18 @@ export const NameField = ({ required = false } = {}) =>
     trim,
     IsString(),
     Length(1, 100),
+  );
+
+/** A captcha widget's answer (checked by the captcha hook when CAPTCHA_PROVIDER is set). */
+export const CaptchaTokenField = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      description: "The captcha widget's answer, when CAPTCHA_PROVIDER is set",
+      maxLength: 4096,
+    }),
+    Omittable(),
+    IsString(),
+    MaxLength(4096),
   );
 
 /** An opaque token: bounded, so a huge string is a 400 before any hashing. */

@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import type { AppConfig } from '../config/app-config';
+import { CAPTCHA_WIDGETS } from '../config/captcha-providers';
 
 /** Bodies are small JSON or form posts; anything bigger is refused with 413 before parsing. */
 export const BODY_LIMIT = '16kb';
@@ -20,6 +21,8 @@ export const BODY_LIMIT = '16kb';
  * - body size limits, and TRACE/TRACK refused with 405.
  */
 export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig): void {
+  // The captcha widget (signup and forgot-password pages) loads from its provider.
+  const widget: readonly string[] = config.captcha ? CAPTCHA_WIDGETS[config.captcha.provider].origins : [];
   app.use(refuseTrace);
   app.use(
     helmet({
@@ -27,11 +30,12 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
         useDefaults: false,
         directives: {
           'default-src': ["'self'"],
-          'script-src': ["'self'"],
+          'script-src': ["'self'", ...widget],
+          'frame-src': ["'self'", ...widget],
           'style-src': ["'self'", "'unsafe-inline'"],
           'img-src': ["'self'", 'data:'],
           'font-src': ["'self'", 'data:'],
-          'connect-src': ["'self'"],
+          'connect-src': ["'self'", ...widget],
           'form-action': ["'self'"],
           'frame-ancestors': ["'none'"],
           'base-uri': ["'self'"],

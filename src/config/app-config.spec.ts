@@ -135,7 +135,28 @@ describe('loadConfig', () => {
       SESSION_SECRET: STRONG,
       JWT_SECRET: STRONG_2,
       PASSWORD_PEPPER: STRONG_3,
+      SMTP_URL: 'smtps://mailer:pw@smtp.example.com:465',
+      PUBLIC_URL: 'https://auth.example.com',
     };
+
+    it('stops the start with one line when SMTP_URL is missing (mail would only go to the log)', () => {
+      const problems = problemsOf({ ...production, SMTP_URL: '' });
+      expect(problems).toEqual([
+        'SMTP_URL is required when NODE_ENV=production (password reset and verification mails)',
+      ]);
+    });
+
+    it('needs an https:// PUBLIC_URL, the origin of every mailed link', () => {
+      expect(problemsOf({ ...production, PUBLIC_URL: '' })).toEqual([
+        'PUBLIC_URL is required when NODE_ENV=production (the origin of every mailed link)',
+      ]);
+      expect(problemsOf({ ...production, PUBLIC_URL: 'http://auth.example.com' })).toEqual([
+        'PUBLIC_URL must be https:// in production',
+      ]);
+      expect(problemsOf({ ...production, PUBLIC_URL: 'https://auth.example.com/app' })[0]).toContain(
+        'PUBLIC_URL must be an origin',
+      );
+    });
 
     it('starts with strong, distinct secrets and turns on the production defaults', () => {
       const config = loadConfig(production);
@@ -191,6 +212,50 @@ describe('loadConfig', () => {
     it('can still serve Swagger when asked to', () => {
       expect(loadConfig({ ...production, SWAGGER_ENABLED: 'true' }).swaggerEnabled).toBe(true);
     });
+  });
+
+  it('reads the mail, recovery, re-authentication and captcha settings, with their defaults', () => {
+    const defaults = loadConfig({ PORT: '4000' });
+    expect(defaults.publicUrl).toBe('http://localhost:4000');
+    expect(defaults.mail).toEqual({
+      smtpUrl: undefined,
+      from: '"Nest Auth" <no-reply@localhost>',
+      maxAttempts: 8,
+      retryBaseMs: 30_000,
+    });
+    expect(defaults.account).toEqual({
+      emailVerification: 'optional',
+      passwordResetTtlMs: 1_800_000,
+      emailVerificationTtlMs: 86_400_000,
+      reauthMaxAgeMs: 300_000,
+    });
+    expect(defaults.captcha).toBeUndefined();
+    const set = loadConfig({
+      PUBLIC_URL: 'https://id.example.org',
+      SERVICE_NAME: 'Example ID',
+      EMAIL_VERIFICATION: 'required',
+      PASSWORD_RESET_TTL_MINUTES: '10',
+      REAUTH_MAX_AGE_SECONDS: '1',
+      CAPTCHA_PROVIDER: 'hcaptcha',
+      CAPTCHA_SECRET: 's',
+    });
+    expect(set).toMatchObject({
+      publicUrl: 'https://id.example.org',
+      serviceName: 'Example ID',
+      mail: { from: '"Example ID" <no-reply@localhost>' },
+      account: { emailVerification: 'required', passwordResetTtlMs: 600_000, reauthMaxAgeMs: 1000 },
+      captcha: { provider: 'hcaptcha', secret: 's' },
+    });
+  });
+
+  it.each([
+    [{ EMAIL_VERIFICATION: 'sometimes' }, 'EMAIL_VERIFICATION must be off, optional or required'],
+    [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL must be an smtp:// or smtps:// URL'],
+    [{ CAPTCHA_PROVIDER: 'turnstile' }, 'CAPTCHA_PROVIDER needs CAPTCHA_SECRET'],
+    [{ CAPTCHA_PROVIDER: 'friendly' }, 'CAPTCHA_PROVIDER must be turnstile, hcaptcha or recaptcha'],
+    [{ REAUTH_MAX_AGE_SECONDS: '0' }, 'REAUTH_MAX_AGE_SECONDS must be a whole number from 1 to 86400'],
+  ])('refuses %p with one line', (env, message) => {
+    expect(problemsOf(env as Record<string, string>)).toContain(message);
   });
 
   it('keeps generated development secrets in a file, so they survive restarts', () => {

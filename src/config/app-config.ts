@@ -84,6 +84,33 @@ export abstract class AppConfig {
   /** In characters (code points after NFKC normalisation). */
   abstract readonly passwordMinLength: number;
   abstract readonly swaggerEnabled: boolean;
+  /** The service's public origin: every mailed link starts with it (never the request's Host). */
+  abstract readonly publicUrl: string;
+  /** How mails and pages name the service. */
+  abstract readonly serviceName: string;
+  abstract readonly mail: {
+    /** Unset (outside production): mails are written to the log instead. */
+    readonly smtpUrl?: string;
+    readonly from: string;
+    /** Delivery attempts before a mail is recorded as failed. */
+    readonly maxAttempts: number;
+    /** The wait after the first failed attempt; it doubles with each further one (capped at an hour). */
+    readonly retryBaseMs: number;
+  };
+  abstract readonly account: {
+    readonly emailVerification: 'off' | 'optional' | 'required';
+    readonly passwordResetTtlMs: number;
+    readonly emailVerificationTtlMs: number;
+    /** A sensitive action needs a factor proved within this long. */
+    readonly reauthMaxAgeMs: number;
+  };
+  /** Checked at sign-up and forgot-password; unset: no captcha. */
+  abstract readonly captcha?: {
+    readonly provider: 'turnstile' | 'hcaptcha' | 'recaptcha';
+    readonly secret: string;
+    readonly siteKey?: string;
+    readonly verifyUrl?: string;
+  };
   /** How often expired sign-ins are deleted; 0: never (another process does it). */
   abstract readonly cleanupIntervalMs: number;
   abstract readonly abuse: {
@@ -106,6 +133,7 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_BYTES = 32;
+const DEFAULT_SERVICE_NAME = 'Nest Auth';
 
 export type SecretName = 'SESSION_SECRET' | 'JWT_SECRET' | 'PASSWORD_PEPPER';
 
@@ -201,6 +229,14 @@ export function loadConfig(
 
   if (env.SESSION_STORE === 'redis' && !env.REDIS_URL) problems.push('SESSION_STORE=redis needs REDIS_URL');
 
+  if (isProduction && !env.SMTP_URL)
+    problems.push('SMTP_URL is required when NODE_ENV=production (password reset and verification mails)');
+  if (isProduction && !env.PUBLIC_URL)
+    problems.push('PUBLIC_URL is required when NODE_ENV=production (the origin of every mailed link)');
+  else if (isProduction && env.PUBLIC_URL && !isSecureOrigin(env.PUBLIC_URL))
+    problems.push('PUBLIC_URL must be https:// in production');
+  if (env.CAPTCHA_PROVIDER && !env.CAPTCHA_SECRET) problems.push('CAPTCHA_PROVIDER needs CAPTCHA_SECRET');
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -260,6 +296,29 @@ export function loadConfig(
     bcryptConcurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),
     bcryptMaxQueue: env.BCRYPT_MAX_QUEUE ?? 64,
     swaggerEnabled: env.SWAGGER_ENABLED ? env.SWAGGER_ENABLED === 'true' : !isProduction,
+    publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT ?? 3000}`,
+    serviceName: env.SERVICE_NAME ?? DEFAULT_SERVICE_NAME,
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM ?? `"${env.SERVICE_NAME ?? DEFAULT_SERVICE_NAME}" <no-reply@localhost>`,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS ?? 8,
+      retryBaseMs: (env.MAIL_RETRY_BASE_SECONDS ?? 30) * 1000,
+    },
+    account: {
+      emailVerification: (env.EMAIL_VERIFICATION ?? 'optional') as 'off' | 'optional' | 'required',
+      passwordResetTtlMs: (env.PASSWORD_RESET_TTL_MINUTES ?? 30) * 60_000,
+      emailVerificationTtlMs: (env.EMAIL_VERIFICATION_TTL_HOURS ?? 24) * 3600_000,
+      reauthMaxAgeMs: (env.REAUTH_MAX_AGE_SECONDS ?? 300) * 1000,
+    },
+    captcha:
+      env.CAPTCHA_PROVIDER && env.CAPTCHA_SECRET
+        ? {
+            provider: env.CAPTCHA_PROVIDER as 'turnstile' | 'hcaptcha' | 'recaptcha',
+            secret: env.CAPTCHA_SECRET,
+            siteKey: env.CAPTCHA_SITE_KEY,
+            verifyUrl: env.CAPTCHA_VERIFY_URL,
+          }
+        : undefined,
     cleanupIntervalMs: (env.CLEANUP_INTERVAL_SECONDS ?? 600) * 1000,
     abuse: {
       rateLimit: env.AUTH_RATE_LIMIT ?? 20,

@@ -199,4 +199,67 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'SWAGGER_ENABLED must be true or false' })
   SWAGGER_ENABLED?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/?#\s]+$/, {
+    message: 'PUBLIC_URL must be an origin such as https://auth.example.com (no path)',
+  })
+  PUBLIC_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[^\r\n<>]{1,100}$/, { message: 'SERVICE_NAME must be 1-100 characters on one line' })
+  SERVICE_NAME?: string;
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[^\r\n]{3,200}$/, {
+    message: 'MAIL_FROM must be an address such as "Auth <no-reply@example.com>"',
+  })
+  MAIL_FROM?: string;
+
+  @IsOptional()
+  @IntegerInRange(1, 100)
+  MAIL_MAX_ATTEMPTS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 3600)
+  MAIL_RETRY_BASE_SECONDS?: number;
+
+  @IsOptional()
+  @IsIn(['off', 'optional', 'required'], { message: 'EMAIL_VERIFICATION must be off, optional or required' })
+  EMAIL_VERIFICATION?: string;
+
+  @IsOptional()
+  @IntegerInRange(1, 24 * 60)
+  PASSWORD_RESET_TTL_MINUTES?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 30 * 24)
+  EMAIL_VERIFICATION_TTL_HOURS?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 24 * 3600)
+  REAUTH_MAX_AGE_SECONDS?: number;
+
+  @IsOptional()
+  @IsIn(['turnstile', 'hcaptcha', 'recaptcha'], {
+    message: 'CAPTCHA_PROVIDER must be turnstile, hcaptcha or recaptcha',
+  })
+  CAPTCHA_PROVIDER?: string;
+
+  @IsOptional()
+  @IsString()
+  CAPTCHA_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  CAPTCHA_SITE_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'CAPTCHA_VERIFY_URL must be an http(s) URL' })
+  CAPTCHA_VERIFY_URL?: string;
 }

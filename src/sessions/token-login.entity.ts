@@ -33,6 +33,10 @@ export class TokenLogin {
   @Column({ name: 'last_used_at', type: 'timestamptz', default: () => 'now()' })
   lastUsedAt!: Date;
 
+  /** When the user last proved a factor on this login (its sign-in, or POST /api/auth/reauth). */
+  @Column({ name: 'authenticated_at', type: 'timestamptz', default: () => 'now()' })
+  authenticatedAt!: Date;
+
   @Index()
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;

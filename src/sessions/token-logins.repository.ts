@@ -72,6 +72,11 @@ export class TokenLoginsRepository {
   }
 
   /** Its `last_used_at` becomes the database's now. */
+  /** The user proved a factor again on this login (a step-up). */
+  async setAuthenticatedNow(id: string): Promise<void> {
+    await this.dataSource.manager.update(TokenLogin, { id }, { authenticatedAt: () => 'now()' });
+  }
+
   async markUsed(id: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
     await manager.update(TokenLogin, { id }, { lastUsedAt: () => 'now()' });
   }

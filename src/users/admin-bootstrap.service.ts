@@ -31,7 +31,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     const problems = this.policy.problems(admin.password, 'ADMIN_PASSWORD', [admin.email]);
     if (problems.length) throw new StartupError(`Cannot create the admin account: ${problems.join('; ')}`);
     try {
-      const created = await this.users.create({ ...admin, roles: [BuiltInRole.Admin] });
+      const created = await this.users.create({ ...admin, roles: [BuiltInRole.Admin], emailVerified: true });
       this.logger.log({ userId: created.id }, 'Admin account created from ADMIN_EMAIL');
     } catch (error) {
       // Another instance created it between our read and our insert.
@@ -48,9 +48,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
           'ADMIN_EMAIL names an existing account that is not an admin; set ADMIN_PROMOTE_EXISTING=true to promote it, or choose another ADMIN_EMAIL',
         );
       await this.users.grantRole(user.id, BuiltInRole.Admin);
+      await this.users.markEmailVerified(user.id);
       this.logger.log({ userId: user.id }, 'Existing account from ADMIN_EMAIL promoted to admin');
       return;
     }
+    // The operator vouches for ADMIN_EMAIL (an admin from before verification existed included).
+    if (!user.emailVerified) await this.users.markEmailVerified(user.id);
     this.logger.log({ userId: user.id }, 'Admin account from ADMIN_EMAIL present');
   }
 }

@@ -31,6 +31,10 @@ export class User {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
+  /** The owner proved the address (followed a mailed link); the bootstrap admin is vouched for. */
+  @Column({ name: 'email_verified', type: 'boolean', default: false })
+  emailVerified!: boolean;
+
   /**
    * Bumped, in the same transaction, by everything that ends all of the user's
    * sign-ins (password change, logout everywhere, revoke-all, disable). A sign-in

@@ -10,6 +10,7 @@ export interface NewUserRow {
   name: string | null;
   passwordHash: string;
   roles: Role[];
+  emailVerified?: boolean;
 }
 
 /**
@@ -36,8 +37,8 @@ export class UsersRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Inserts the account with its roles and returns it as stored; a taken email fails (unique violation). */
-  async create(fields: NewUserRow): Promise<User> {
-    const users = this.dataSource.getRepository(User);
+  async create(fields: NewUserRow, manager: EntityManager = this.dataSource.manager): Promise<User> {
+    const users = manager.getRepository(User);
     const user = await users.save(users.create(fields));
     return users.findOneByOrFail({ id: user.id });
   }
@@ -46,8 +47,8 @@ export class UsersRepository {
     return manager.findOneBy(User, { id });
   }
 
-  findByEmail(email: string): Promise<User | null> {
-    return this.dataSource.manager.findOneBy(User, { email });
+  findByEmail(email: string, manager: EntityManager = this.dataSource.manager): Promise<User | null> {
+    return manager.findOneBy(User, { email });
   }
 
   /** The user with the password hash loaded, for the places that check passwords. */
@@ -124,6 +125,15 @@ export class UsersRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<void> {
     await manager.update(User, { id }, { passwordHash });
+  }
+
+  async setEmailVerified(id: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.update(User, { id }, { emailVerified: true });
+  }
+
+  /** A new (normalised) sign-in address, verified by the change itself; a taken one fails (unique violation). */
+  async setEmail(id: string, email: string, manager: EntityManager): Promise<void> {
+    await manager.update(User, { id }, { email, emailVerified: true });
   }
 
   async setName(id: string, name: string | null): Promise<void> {

@@ -1,6 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { PasswordService } from './password.service';
 import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { lockUntilTransactionEnds } from '../database/advisory-lock';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
@@ -10,6 +11,8 @@ import { RolesService } from '../roles/roles.service';
 import { normaliseEmail } from './email';
 import type { User } from './user.entity';
 import { UsersRepository } from './users.repository';
+
+const EMAIL_TAKEN = 'An account with this email already exists';
 
 /** Serialises changes that could remove the last enabled admin. */
 const ADMIN_CHANGE_LOCK_KEY = 7_231_004_513;
@@ -37,7 +40,12 @@ export interface NewUser {
   password: string;
   name?: string | null;
   roles?: readonly string[];
+  /** The address is vouched for (the bootstrap admin); otherwise it awaits its owner's proof. */
+  emailVerified?: boolean;
 }
+
+/** More work in the transaction of a change to a user (a mail for the outbox, a spent token). */
+export type WithinUserChange = (tx: PublishingTransaction, user: { id: string }) => Promise<void>;
 
 @Injectable()
 export class UsersService {
@@ -51,18 +59,29 @@ export class UsersService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Every account has the `user` role; 409 when the email is taken (checked by the database). */
-  async create({ email, password, name = null, roles = [] }: NewUser): Promise<User> {
+  /**
+   * Every account has the `user` role; 409 when the email is taken (checked by the
+   * database). `within` runs in the transaction that creates it.
+   */
+  async create(
+    { email, password, name = null, roles = [], emailVerified = false }: NewUser,
+    within?: WithinUserChange,
+  ): Promise<User> {
     const fields = {
       email: normaliseEmail(email),
       name,
+      emailVerified,
       passwordHash: await this.passwords.hash(password),
       roles: await this.roles.findByNames([BuiltInRole.User, ...roles]),
     };
     try {
-      return await this.users.create(fields);
+      return await this.bus.transaction(async (tx) => {
+        const user = await this.users.create(fields, tx.manager);
+        await within?.(tx, user);
+        return user;
+      });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictException('An account with this email already exists');
+      if (isUniqueViolation(error)) throw new ConflictException(EMAIL_TAKEN);
       throw error;
     }
   }
@@ -100,13 +119,43 @@ export class UsersService {
    * Sets a new password and ends every sign-in of the user but the token login
    * `keepLoginId`, in one transaction. Returns the new credential version.
    */
-  async changePassword(id: string, password: string, keepLoginId?: string): Promise<number> {
+  async changePassword(
+    id: string,
+    password: string,
+    keepLoginId?: string,
+    within?: WithinUserChange,
+  ): Promise<number> {
     // Hashed first: the transaction should hold the user's row for milliseconds, not a bcrypt.
     const passwordHash = await this.passwords.hash(password);
     return this.bus.transaction(async (tx) => {
+      await within?.(tx, { id });
       await this.users.setPasswordHash(id, passwordHash, tx.manager);
       return this.endAllSignInsIn(tx, id, keepLoginId);
     });
+  }
+
+  /** The owner proved the address. */
+  async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
+    await this.users.setEmailVerified(id, manager);
+    await this.bus.publish([{ kind: 'user', key: id }]);
+  }
+
+  /**
+   * Moves the account to `email` (normalised; verified by the change) and ends all
+   * its sign-ins, in one transaction with `within`; 409 when the address is taken.
+   * Returns the new credential version.
+   */
+  async changeEmail(id: string, email: string, within?: WithinUserChange): Promise<number> {
+    try {
+      return await this.bus.transaction(async (tx) => {
+        await within?.(tx, { id });
+        await this.users.setEmail(id, normaliseEmail(email), tx.manager);
+        return this.endAllSignInsIn(tx, id);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(EMAIL_TAKEN);
+      throw error;
+    }
   }
 
   /** What ends a user's sign-ins when their credential version moves on (see SignInRevoker). */

@@ -1,7 +1,7 @@
 import { hashSessionId } from '../../src/sessions/session.store';
 import { PASSWORD, sessionCookie, sessionLogin, signUp, sleep, type SignedUp } from '../support/auth-helpers';
 import { describeEachSessionStore, SessionStorage } from '../support/session-stores';
-import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+import { PRODUCTION_ENV, startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 /** The session id inside a "sid=s%3A<id>.<signature>" cookie. */
 const sessionIdOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];
@@ -327,13 +327,7 @@ describe('session cookie settings', () => {
   });
 
   it('in production: __Host- prefix and Secure (behind a trusted TLS proxy)', async () => {
-    const ctx = await startAppOnFreshDatabase({
-      NODE_ENV: 'production',
-      TRUST_PROXY: 'loopback',
-      SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
-      JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
-      PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
-    });
+    const ctx = await startAppOnFreshDatabase({ ...PRODUCTION_ENV, TRUST_PROXY: 'loopback' });
     try {
       const user = await signUp(ctx.http);
       const res = await ctx

@@ -16,6 +16,7 @@ describe('POST /api/auth/signup', () => {
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       email: email.toLowerCase(),
+      emailVerified: false,
       name: 'Ada',
       roles: ['user'],
       disabled: false,

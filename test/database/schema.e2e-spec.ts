@@ -8,9 +8,11 @@ import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 
 const TABLES = [
+  'account_tokens',
   'audit_events',
   'cookie_sessions',
   'login_attempts',
+  'outbox',
   'refresh_tokens',
   'roles',
   'token_logins',

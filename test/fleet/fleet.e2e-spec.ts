@@ -502,7 +502,10 @@ describeFleet(
       ).toEqual([]);
       // What failed was in flight at the kill: nothing before it, nothing once app1 was marked down.
       expect(failures.filter((f) => f.doneAt < killedAt || f.sentAt > down.at)).toEqual([]);
-      expect(failures.length).toBeLessThanOrEqual(VIRTUAL_USERS);
+      // Until haproxy marks app1 down it may still pass it a request over a connection
+      // it already had open (not retried: the request was sent), so a virtual user can
+      // lose two in that window (seen once in CI: 7 for 6 users); more would be a fault.
+      expect(failures.length).toBeLessThanOrEqual(2 * VIRTUAL_USERS);
       expect(inDoubt.length).toBeLessThanOrEqual(VIRTUAL_USERS);
       expect(down.at - killedAt).toBeLessThanOrEqual(MARK_DOWN_MS);
       // The other two kept answering every virtual user after the kill.

@@ -54,8 +54,8 @@ describe('the npm package', () => {
     );
     expect(JSON.parse(loaded.trim().split('\n').pop()!)).toEqual({
       module: 'AuthModule',
-      entities: 7,
-      migrations: 6,
+      entities: 9,
+      migrations: 7,
       decorators: ['function', 'function', 'function'],
     });
   });

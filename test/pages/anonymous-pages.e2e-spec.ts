@@ -5,16 +5,9 @@ import { SessionStore } from '../../src/sessions/session.store';
 import { TokenLoginCache } from '../../src/sessions/token-login-cache';
 import { UserCache } from '../../src/users/user-cache';
 import { PASSWORD, sessionCookie, signUp, uniqueEmail } from '../support/auth-helpers';
-import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
+import { PRODUCTION_ENV, startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 const csrfOf = (html: string) => /name=['"]_csrf['"] value=['"]([0-9a-f.]+)['"]/.exec(html)?.[1] ?? '';
-
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
-  JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
-  PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
-};
 
 function setCookies(res: { headers: Record<string, unknown> }): string[] {
   const header = res.headers['set-cookie'];
@@ -95,7 +88,7 @@ describe('pages seen without a sign-in', () => {
   });
 
   it('in production the form cookie is Secure and __Host- prefixed', async () => {
-    const prod = await startAppOnFreshDatabase(PRODUCTION);
+    const prod = await startAppOnFreshDatabase(PRODUCTION_ENV);
     try {
       const res = await prod.http().get('/signup').expect(200);
       const [cookie] = setCookies(res);

@@ -151,6 +151,8 @@ describe('the server process (npm start)', () => {
       'Configuration error: SESSION_SECRET is required when NODE_ENV=production',
       'Configuration error: JWT_SECRET must be at least 32 bytes long in production',
       'Configuration error: PASSWORD_PEPPER is required when NODE_ENV=production',
+      'Configuration error: SMTP_URL is required when NODE_ENV=production (password reset and verification mails)',
+      'Configuration error: PUBLIC_URL is required when NODE_ENV=production (the origin of every mailed link)',
     ]);
   });
 });

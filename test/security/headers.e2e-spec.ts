@@ -1,13 +1,6 @@
 import { UsersService } from '../../src/users/users.service';
 import { sessionLogin, signUp, tokenLogin } from '../support/auth-helpers';
-import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
-
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
-  JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
-  PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
-};
+import { PRODUCTION_ENV, startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 
 describe('security headers and transport', () => {
   let ctx: TestContext;
@@ -140,7 +133,7 @@ describe('security headers and transport', () => {
   });
 
   it('in production: HSTS and upgrade-insecure-requests, and no Swagger unless asked for', async () => {
-    const prod = await startAppOnFreshDatabase(PRODUCTION);
+    const prod = await startAppOnFreshDatabase(PRODUCTION_ENV);
     try {
       const res = await prod.http().get('/api').expect(200);
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
@@ -150,7 +143,7 @@ describe('security headers and transport', () => {
     } finally {
       await prod.close();
     }
-    const withDocs = await startAppOnFreshDatabase({ ...PRODUCTION, SWAGGER_ENABLED: 'true' });
+    const withDocs = await startAppOnFreshDatabase({ ...PRODUCTION_ENV, SWAGGER_ENABLED: 'true' });
     try {
       await withDocs.http().get('/docs-json').expect(200);
     } finally {

@@ -18,6 +18,19 @@ export const TEST_ENV: Record<string, string> = {
   LOG_LEVEL: 'silent',
 };
 
+/**
+ * What production needs beyond TEST_ENV: strong secrets, a mail relay (nothing
+ * listens on port 9 here: mail stays in the outbox) and an https PUBLIC_URL.
+ */
+export const PRODUCTION_ENV: Record<string, string> = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: 'Zq3vR8wK2mN6pT1xY5bC9hL4jF7dG0sA-prod-session',
+  JWT_SECRET: 'Hn5kW2qR8tY4mB7vC1xZ6pL3jD9fG0sA-prod-jwt',
+  PASSWORD_PEPPER: 'Pp7vR2wK8mN4pT6xY1bC5hL9jF3dG0sA-prod-pepper',
+  SMTP_URL: 'smtp://127.0.0.1:9',
+  PUBLIC_URL: 'https://auth.example.com',
+};
+
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): AppConfig {
   const config = loadConfig({ ...TEST_ENV, ...env });
   return { ...config, database: { ...config.database, url: databaseUrl } };

@@ -34,7 +34,15 @@ describe('/api/users (admin)', () => {
       const ids = new Set([...first.body.items, ...third.body.items].map((user: { id: string }) => user.id));
       expect(ids.size).toBe(3);
       for (const item of first.body.items)
-        expect(Object.keys(item).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'roles']);
+        expect(Object.keys(item).sort()).toEqual([
+          'createdAt',
+          'disabled',
+          'email',
+          'emailVerified',
+          'id',
+          'name',
+          'roles',
+        ]);
     });
 
     it('searches email and name case-insensitively, with % and _ taken literally', async () => {

@@ -8,7 +8,7 @@ export const RATE_LIMIT_BUCKET = 'auth:rate-limit-bucket';
  * Routes naming the same bucket share one budget, so switching between them
  * (POST /session and POST /token) gains nothing.
  */
-export const RateLimited = (bucket: 'login' | 'signup' | 'refresh' | 'password') =>
+export const RateLimited = (bucket: 'login' | 'signup' | 'refresh' | 'password' | 'recovery') =>
   applyDecorators(
     SetMetadata(RATE_LIMIT_BUCKET, bucket),
     ApiTooManyRequestsResponse({

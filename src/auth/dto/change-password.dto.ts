@@ -7,3 +7,8 @@ export class ChangePasswordDto {
   @NewPasswordField()
   newPassword!: string;
 }
+
+export class ReauthDto {
+  @PasswordField()
+  password!: string;
+}

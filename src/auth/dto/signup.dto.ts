@@ -1,4 +1,4 @@
-import { EmailField, NameField, NewPasswordField } from '../../common/fields';
+import { CaptchaTokenField, EmailField, NameField, NewPasswordField } from '../../common/fields';
 
 export class SignupDto {
   @EmailField()
@@ -9,4 +9,7 @@ export class SignupDto {
 
   @NameField()
   name?: string;
+
+  @CaptchaTokenField()
+  captchaToken?: string;
 }

@@ -2,6 +2,7 @@ import {
   type CanActivate,
   type ExecutionContext,
   ForbiddenException,
+  Inject,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
@@ -10,18 +11,23 @@ import type { Request, Response } from 'express';
 import { UserCache } from '../../users/user-cache';
 import type { SignInMethod } from '../../sessions/sign-in-method';
 import type { AuthContext } from '../auth-context';
+import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
+import { ALLOWS_UNVERIFIED } from '../decorators/allow-unverified.decorator';
 import { AUTH_METHODS } from '../decorators/auth.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 import { CsrfService } from '../session/csrf.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 
 const BEARER = /^bearer(?:\s|$)/i;
+export const EMAIL_NOT_VERIFIED =
+  'Email address not verified: follow the link mailed to you, or ask for a new one (POST /api/auth/email/verification)';
 
 /**
  * The one global guard. Per request: an `Authorization: Bearer` header means a JWT;
  * otherwise a signed-in session cookie; otherwise 401. `@Public()` opts a route
  * out, `@Auth(method)` limits it to one method. Cookie requests with an unsafe
- * method must also pass the CSRF check (403).
+ * method must also pass the CSRF check (403). With EMAIL_VERIFICATION=required, an
+ * unverified user gets 403 everywhere but on `@AllowUnverified()` routes.
  */
 @Injectable()
 export class AuthenticationGuard implements CanActivate {
@@ -30,6 +36,7 @@ export class AuthenticationGuard implements CanActivate {
     private readonly jwt: JwtAuthGuard,
     private readonly users: UserCache,
     private readonly csrf: CsrfService,
+    @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -51,6 +58,12 @@ export class AuthenticationGuard implements CanActivate {
       method === 'jwt'
         ? await this.jwt.authenticate(req, context.switchToHttp().getResponse<Response>())
         : await this.viaSession(req);
+    if (
+      this.options.account.emailVerification === 'required' &&
+      !req.auth.user.emailVerified &&
+      !this.reflector.getAllAndOverride<boolean>(ALLOWS_UNVERIFIED, targets)
+    )
+      throw new ForbiddenException(EMAIL_NOT_VERIFIED);
     return true;
   }
 

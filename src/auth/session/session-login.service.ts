@@ -33,6 +33,7 @@ export class SessionLoginService {
     await promisify(req.session.regenerate.bind(req.session))();
     req.session.userId = user.id;
     req.session.credentialVersion = user.credentialVersion;
+    req.session.authenticatedAt = Date.now();
     req.session.client = clientInfo(req);
     const csrfToken = this.csrf.token(req, true);
     try {
@@ -62,9 +63,15 @@ export class SessionLoginService {
    * destroyed.
    */
   async renewId(req: Request, credentialVersion: number): Promise<void> {
-    const { userId, client, csrfToken } = req.session;
+    const { userId, client, csrfToken, authenticatedAt } = req.session;
     await promisify(req.session.regenerate.bind(req.session))();
-    Object.assign(req.session, { userId, client, csrfToken, credentialVersion });
+    Object.assign(req.session, { userId, client, csrfToken, authenticatedAt, credentialVersion });
+    await promisify(req.session.save.bind(req.session))();
+  }
+
+  /** The user proved a factor again on this session. */
+  async markAuthenticatedNow(req: Request): Promise<void> {
+    req.session.authenticatedAt = Date.now();
     await promisify(req.session.save.bind(req.session))();
   }
 

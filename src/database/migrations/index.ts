@@ -4,6 +4,7 @@ import { LoginAttempts1795447707469 } from './1795447707469-LoginAttempts';
 import { AuditEvents1795448381842 } from './1795448381842-AuditEvents';
 import { CleanupIndexes1795453595746 } from './1795453595746-CleanupIndexes';
 import { IntegrityUnderRaces1796127747170 } from './1796127747170-IntegrityUnderRaces';
+import { AccountRecovery1796149708031 } from './1796149708031-AccountRecovery';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   AuditEvents1795448381842,
   CleanupIndexes1795453595746,
   IntegrityUnderRaces1796127747170,
+  AccountRecovery1796149708031,
 ];

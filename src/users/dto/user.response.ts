@@ -12,6 +12,9 @@ export class UserResponse {
   @ApiProperty({ example: 'ada@example.com' })
   email!: string;
 
+  @ApiProperty({ description: 'The owner followed a link mailed to this address' })
+  emailVerified!: boolean;
+
   @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
   name!: string | null;
 
@@ -28,6 +31,7 @@ export class UserResponse {
     return Object.assign(new UserResponse(), {
       id: user.id,
       email: user.email,
+      emailVerified: user.emailVerified,
       name: user.name,
       roles: user.roles.map((role) => role.name).sort(),
       disabled: user.disabled,

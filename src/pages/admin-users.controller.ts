@@ -14,6 +14,8 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Auth } from '../auth/decorators/auth.decorator';
+import { EmailVerificationService } from '../auth/recovery/email-verification.service';
+import { TooManyMailsException } from '../auth/recovery/too-many-mails.exception';
 import { BuiltInRole } from '../roles/role-names';
 import { Roles } from '../roles/roles.decorator';
 import { RolesService } from '../roles/roles.service';
@@ -23,7 +25,12 @@ import { PageRenderer } from './page-renderer';
 
 const PAGE_SIZE = 25;
 
-/** The admin's list of users: search, disable and enable, roles. */
+const ADMIN_ERRORS = new Map([
+  ['last-admin', 'That would leave no enabled admin: make another admin first.'],
+  ['mail-recent', 'A verification link was mailed to this user moments ago: wait a minute.'],
+]);
+
+/** The admin's list of users: search, disable and enable, roles, resend a verification link. */
 @ApiExcludeController()
 @UseFilters(PageExceptionFilter)
 @Controller()
@@ -32,6 +39,7 @@ export class AdminUsersController {
     private readonly users: UsersService,
     private readonly roles: RolesService,
     private readonly pages: PageRenderer,
+    private readonly verification: EmailVerificationService,
   ) {}
 
   @Auth('session')
@@ -58,13 +66,13 @@ export class AdminUsersController {
       q: query,
       total,
       status: this.pages.notice(status),
-      error:
-        error === 'last-admin' ? 'That would leave no enabled admin: make another admin first.' : undefined,
+      error: ADMIN_ERRORS.get(error ?? ''),
       users: items.map((user) => ({
         id: user.id,
         email: user.email,
         name: user.name ?? '',
         disabled: user.disabled,
+        emailVerified: user.emailVerified,
         roles: allRoles.map((role) => ({
           name: role.name,
           checked: user.roles.some((held) => held.name === role.name),
@@ -105,12 +113,28 @@ export class AdminUsersController {
     await this.adminChange(req, res, () => this.users.setRoles(id, names, req));
   }
 
+  @Auth('session')
+  @Roles(BuiltInRole.Admin)
+  @Post('admin/users/:id/verification')
+  resendVerification(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    return this.adminChange(req, res, () => this.verification.resend(id, req), 'verification-sent');
+  }
+
   private setDisabled(req: Request, res: Response, id: string, disabled: boolean): Promise<void> {
     return this.adminChange(req, res, () => this.users.setDisabled(id, disabled, req));
   }
 
   /** Runs an admin change and returns to the list, keeping the search the admin was on. */
-  private async adminChange(req: Request, res: Response, change: () => Promise<unknown>): Promise<void> {
+  private async adminChange(
+    req: Request,
+    res: Response,
+    change: () => Promise<unknown>,
+    done = 'user-updated',
+  ): Promise<void> {
     const q =
       typeof (req.body as { q?: unknown }).q === 'string' ? (req.body as { q: string }).q.slice(0, 254) : '';
     const back = (outcome: Record<string, string>) =>
@@ -121,9 +145,12 @@ export class AdminUsersController {
     try {
       await change();
     } catch (error) {
+      // A resend to an address verified meanwhile has nothing left to do: the list shows it verified.
+      if (error instanceof ConflictException && done === 'verification-sent') return back({});
       if (error instanceof ConflictException) return back({ error: 'last-admin' });
+      if (error instanceof TooManyMailsException) return back({ error: 'mail-recent' });
       throw error;
     }
-    back({ status: 'user-updated' });
+    back({ status: done });
   }
 }

@@ -7,13 +7,16 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { EMAIL_NOT_VERIFIED } from '../auth/guards/authentication.guard';
 import { isDependencyUnavailable } from '../common/dependency-unavailable';
+import { messageOf } from './form-errors';
 import { PageRenderer } from './page-renderer';
 
 /**
  * Errors on pages are pages: a page that needs a session sends the browser to the
- * sign-in form and back (`next`), anything else renders a short error page. Like
- * the API's filter, no internals ever reach the browser.
+ * sign-in form and back (`next`), a page that needs a verified address
+ * (EMAIL_VERIFICATION=required) says so and leads to /verify-email, anything else
+ * renders a short error page. Like the API's filter, no internals ever reach the browser.
  */
 @Injectable()
 @Catch()
@@ -37,6 +40,14 @@ export class PageExceptionFilter implements ExceptionFilter {
       const back = req.method === 'GET' ? req.originalUrl : '/profile';
       return res.redirect(303, `/login?next=${encodeURIComponent(back)}`);
     }
+    if (status === 403 && exception instanceof HttpException && messageOf(exception) === EMAIL_NOT_VERIFIED)
+      return this.pages.render(
+        req,
+        res,
+        'verify-email',
+        { title: 'Verify your email address', required: true, email: req.auth?.user.email },
+        403,
+      );
     if (status >= 500 && status !== 503)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     this.pages.renderError(req, res, status);

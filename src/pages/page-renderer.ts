@@ -8,6 +8,7 @@ const NOTICES = new Map([
   ['name-saved', 'Name saved.'],
   ['password-changed', 'Password changed. Your other sign-ins were ended.'],
   ['user-updated', 'User updated.'],
+  ['verification-sent', 'A verification link was mailed to the user.'],
 ]);
 
 const ERROR_PAGES: Record<number, { heading: string; message: string }> = {

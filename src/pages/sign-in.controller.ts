@@ -16,6 +16,8 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthService } from '../auth/auth.service';
+import { CaptchaService } from '../auth/captcha/captcha.service';
+import { AllowUnverified } from '../auth/decorators/allow-unverified.decorator';
 import { Auth } from '../auth/decorators/auth.decorator';
 import { Public } from '../auth/decorators/public.decorator';
 import { RateLimited } from '../auth/decorators/rate-limited.decorator';
@@ -46,6 +48,7 @@ export class SignInController {
     private readonly sessions: SessionLoginService,
     private readonly csrf: CsrfService,
     private readonly policy: PasswordPolicy,
+    private readonly captcha: CaptchaService,
     private readonly pages: PageRenderer,
   ) {}
 
@@ -104,6 +107,7 @@ export class SignInController {
       title: 'Create account',
       values: {},
       minLength: this.policy.minLength,
+      captcha: this.captcha.widget,
     });
   }
 
@@ -117,7 +121,7 @@ export class SignInController {
   ): Promise<void> {
     this.requireAnonymousFormToken(req);
     const { value, errors } = await checkForm(SignupDto, body);
-    const retry = (status: number, fieldErrors: Record<string, string>) =>
+    const retry = (status: number, fieldErrors: Record<string, string>, error?: string) =>
       this.pages.renderAnonymousForm(
         req,
         res,
@@ -126,10 +130,19 @@ export class SignInController {
           title: 'Create account',
           values: { email: value.email, name: value.name },
           errors: fieldErrors,
+          error,
           minLength: this.policy.minLength,
+          captcha: this.captcha.widget,
         },
         status,
       );
+    // The API route has @CaptchaProtected(); this form must not be the way around it.
+    try {
+      await this.captcha.verify(req);
+    } catch (error) {
+      if (error instanceof BadRequestException) return retry(400, errors, `${messageOf(error)}.`);
+      throw error;
+    }
     // List every fault at once: the password rules too, not only the form's shape. A
     // well-formed form gets them from AuthService.signup instead (checked once, not twice).
     if (Object.keys(errors).length && typeof value.password === 'string' && !errors.password) {
@@ -151,6 +164,7 @@ export class SignInController {
   }
 
   @Auth('session')
+  @AllowUnverified()
   @Post('logout')
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.sessions.logOut(req, res);

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { UsersService } from '../../src/users/users.service';
@@ -193,5 +194,50 @@ describe('server-rendered pages', () => {
       .expect(303);
     const after = await victimAgent.get('/profile').expect(303);
     expect(after.headers.location).toBe('/login?next=%2Fprofile');
+  });
+
+  it('shows an admin whether each address is verified, and resends a verification link once a minute', async () => {
+    const admin = await signUp(ctx.http);
+    await ctx.app.get(UsersService).grantRole(admin.id, 'admin');
+    const user = await signUp(ctx.http);
+    const adminAgent = browser();
+    await signIn(adminAgent, admin.email);
+    const db = ctx.app.get(DataSource);
+    const mailsTo = async (email: string) =>
+      (
+        await db.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox WHERE recipient = $1`, [email])
+      )[0].n;
+
+    const list = await adminAgent.get(`/admin/users?q=${encodeURIComponent(user.email)}`).expect(200);
+    expect(list.text).toContain('(not verified)');
+    // The sign-up's own link was mailed moments ago: the resend waits for the minute to pass.
+    const early = await adminAgent
+      .post(`/admin/users/${user.id}/verification`)
+      .type('form')
+      .send({ _csrf: csrfOf(list.text), q: user.email })
+      .expect(303);
+    expect(early.headers.location).toBe(`/admin/users?q=${encodeURIComponent(user.email)}&error=mail-recent`);
+    await db.query(
+      `UPDATE account_tokens SET created_at = created_at - interval '61 seconds' WHERE user_id = $1`,
+      [user.id],
+    );
+    const before = await mailsTo(user.email);
+    const sent = await adminAgent
+      .post(`/admin/users/${user.id}/verification`)
+      .type('form')
+      .send({ _csrf: csrfOf(list.text), q: user.email })
+      .expect(303);
+    expect(sent.headers.location).toBe(
+      `/admin/users?q=${encodeURIComponent(user.email)}&status=verification-sent`,
+    );
+    expect(await mailsTo(user.email)).toBe(before + 1);
+    const notice = await adminAgent.get(sent.headers.location).expect(200);
+    expect(notice.text).toContain('A verification link was mailed to the user.');
+
+    await db.query(`UPDATE users SET email_verified = true WHERE id = $1`, [user.id]);
+    await ctx.app.get(UsersService).markEmailVerified(user.id);
+    const verified = await adminAgent.get(`/admin/users?q=${encodeURIComponent(user.email)}`).expect(200);
+    expect(verified.text).toContain('(verified)');
+    expect(verified.text).not.toContain(`/admin/users/${user.id}/verification`);
   });
 });

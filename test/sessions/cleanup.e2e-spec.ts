@@ -71,10 +71,32 @@ describe('clean-up of expired sign-ins', () => {
        WHERE day_started_at > now() - interval '1 hour'`,
     );
 
+    // Mailed-link tokens stay a day past expiry (the per-address limits count them);
+    // finished outbox rows a week.
+    const token = (hash: string, expired: string) =>
+      db.query(
+        `INSERT INTO account_tokens (user_id, purpose, token_hash, expires_at)
+         VALUES ($1, 'password_reset', $2, now() - $3::interval)`,
+        [user.id, hash.repeat(64), expired],
+      );
+    await token('a', '25 hours');
+    await token('b', '1 hour');
+    const mail = (finished: 'done_at' | 'failed_at', ago: string) =>
+      db.query(
+        `INSERT INTO outbox (kind, recipient, payload, ${finished}) VALUES ('mail', 'old@example.com', '{}', now() - $1::interval)`,
+        [ago],
+      );
+    await mail('done_at', '8 days');
+    await mail('failed_at', '8 days');
+    await mail('done_at', '6 days');
+    const tokensBefore = await count('account_tokens');
+
     const before = { sessions: await count('cookie_sessions'), refresh: await count('refresh_tokens') };
     const counts = await ctx.app.get(SignInCleanup).run();
     // Two lockout rows: the failed email's, and the user's own (successful logins open one too).
-    expect(counts).toEqual({ sessions: 2, tokenLogins: 3, loginAttempts: 2 });
+    expect(counts).toEqual({ sessions: 2, tokenLogins: 3, loginAttempts: 2, accountTokens: 1, outbox: 2 });
+    expect(await count('account_tokens')).toBe(tokensBefore - 1);
+    expect(await count(`outbox WHERE recipient = 'old@example.com'`)).toBe(1);
     expect(await count('cookie_sessions')).toBe(before.sessions - 2);
     expect(await count('refresh_tokens')).toBe(before.refresh - 3); // the three ended logins' tokens
     expect(await count('login_attempts')).toBe(1); // the day cap still counts that account's failure
@@ -97,6 +119,12 @@ describe('clean-up of expired sign-ins', () => {
       .set('Authorization', `Bearer ${rotated.body.accessToken}`)
       .expect(401);
 
-    expect(await ctx.app.get(SignInCleanup).run()).toEqual({ sessions: 0, tokenLogins: 0, loginAttempts: 0 });
+    expect(await ctx.app.get(SignInCleanup).run()).toEqual({
+      sessions: 0,
+      tokenLogins: 0,
+      loginAttempts: 0,
+      accountTokens: 0,
+      outbox: 0,
+    });
   });
 });

@@ -14,7 +14,15 @@ describe('UserResponse', () => {
       updatedAt: new Date(),
     });
     const response = UserResponse.from(user);
-    expect(Object.keys(response).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'roles']);
+    expect(Object.keys(response).sort()).toEqual([
+      'createdAt',
+      'disabled',
+      'email',
+      'emailVerified',
+      'id',
+      'name',
+      'roles',
+    ]);
     expect(response.roles).toEqual(['admin', 'user']);
     expect(response.createdAt).toBe('2026-01-02T03:04:05.000Z');
     expect(JSON.stringify(response)).not.toContain('$2b$');

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import {
   chromium,
@@ -43,6 +43,25 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/**
+ * The app's environment, or a function of the suite's own base URL that returns it
+ * (e.g. `PUBLIC_URL`, so that mailed links open this app), called when the suite
+ * starts, after the other `beforeAll` hooks registered before it (an SMTP sink's `url`).
+ */
+export type SuiteEnv = Record<string, string> | ((baseURL: string) => Record<string, string>);
+
+/** A port that was free a moment ago, on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /** A user made over the JSON API, with its id and password. */
 export type TestUser = SignedUp & { name?: string };
 
@@ -62,13 +81,16 @@ export class BrowserSuite {
   private contexts: BrowserContext[] = [];
   private endShots = new Set<string>();
 
-  async start(env: Record<string, string> = {}): Promise<void> {
+  async start(env: SuiteEnv = {}): Promise<void> {
+    // An environment that names the suite's URL needs the port before the app starts.
+    const wanted = typeof env === 'function' ? await freePort() : 0;
+    const appEnv = typeof env === 'function' ? env(`http://127.0.0.1:${wanted}`) : env;
     // Both settled before failing, so that `stop()` cleans up whichever one started.
-    const [ctx, browser] = await Promise.allSettled([startAppOnFreshDatabase(env), launchChromium()]);
+    const [ctx, browser] = await Promise.allSettled([startAppOnFreshDatabase(appEnv), launchChromium()]);
     if (ctx.status === 'fulfilled') this.ctx = ctx.value;
     if (browser.status === 'fulfilled') this.browser = browser.value;
     for (const result of [ctx, browser]) if (result.status === 'rejected') throw result.reason;
-    await this.ctx.app.listen(0, '127.0.0.1');
+    await this.ctx.app.listen(wanted, '127.0.0.1');
     const { port } = this.ctx.app.getHttpServer().address() as AddressInfo;
     this.baseURL = `http://127.0.0.1:${port}`;
   }
@@ -143,7 +165,7 @@ export class BrowserSuite {
 }
 
 /** Registers the hooks of a browser test file and returns its suite (ready inside tests). */
-export function useBrowserSuite(env: Record<string, string> = {}): BrowserSuite {
+export function useBrowserSuite(env: SuiteEnv = {}): BrowserSuite {
   const suite = new BrowserSuite();
   beforeAll(() => suite.start(env), 60_000);
   afterEach(() => suite.endTest(), 30_000);

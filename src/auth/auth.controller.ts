@@ -8,7 +8,9 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiTags,
+  ApiExtraModels,
   ApiUnauthorizedResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { UserResponse } from '../users/dto/user.response';
@@ -29,10 +31,13 @@ import { SignupDto } from './dto/signup.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { CsrfService } from './session/csrf.service';
 import { SessionLoginService } from './session/session-login.service';
+import { MfaChallengeResponse } from './mfa/dto/mfa.dto';
+import { MfaLoginService } from './mfa/mfa-login.service';
 import { Reauthentication } from './reauthentication.service';
 import { TokenService } from './tokens/token.service';
 
 @ApiTags('auth')
+@ApiExtraModels(SessionLoginResponse, TokenPairResponse, MfaChallengeResponse)
 @Controller('api/auth')
 export class AuthController {
   constructor(
@@ -41,6 +46,7 @@ export class AuthController {
     private readonly tokens: TokenService,
     private readonly csrf: CsrfService,
     private readonly reauth: Reauthentication,
+    private readonly mfa: MfaLoginService,
   ) {}
 
   @Public()
@@ -64,13 +70,20 @@ export class AuthController {
   @UseGuards(LocalAuthGuard)
   @Post('session')
   @HttpCode(200)
-  @ApiOkResponse({ type: SessionLoginResponse, description: 'Sets the session cookie (a fresh session id)' })
+  @ApiOkResponse({
+    description:
+      'Sets the session cookie (a fresh session id); for a user with a second factor, `{ mfaRequired, mfaToken, methods }` and no cookie: finish with POST /api/auth/mfa/verify',
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(SessionLoginResponse) }, { $ref: getSchemaPath(MfaChallengeResponse) }],
+    },
+  })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
   async createSession(
     @Req() req: Request,
     @Body() _credentials: CredentialsDto,
-  ): Promise<SessionLoginResponse> {
+  ): Promise<SessionLoginResponse | MfaChallengeResponse> {
     const user = req.user as User;
+    if (this.mfa.isRequired(user)) return this.mfa.challenge(user, 'session');
     const csrfToken = await this.sessions.signIn(req, user);
     return { user: UserResponse.from(user), csrfToken };
   }
@@ -89,10 +102,21 @@ export class AuthController {
   @UseGuards(LocalAuthGuard)
   @Post('token')
   @HttpCode(200)
-  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiOkResponse({
+    description:
+      'A token pair; for a user with a second factor, `{ mfaRequired, mfaToken, methods }`: finish with POST /api/auth/mfa/verify',
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(TokenPairResponse) }, { $ref: getSchemaPath(MfaChallengeResponse) }],
+    },
+  })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
-  createToken(@Req() req: Request, @Body() _credentials: CredentialsDto): Promise<TokenPairResponse> {
-    return this.tokens.issue(req.user as User, req);
+  createToken(
+    @Req() req: Request,
+    @Body() _credentials: CredentialsDto,
+  ): Promise<TokenPairResponse | MfaChallengeResponse> {
+    const user = req.user as User;
+    if (this.mfa.isRequired(user)) return this.mfa.challenge(user, 'jwt');
+    return this.tokens.issue(user, req);
   }
 
   @Public()
@@ -132,11 +156,12 @@ export class AuthController {
   @Post('reauth')
   @HttpCode(204)
   @ApiNoContentResponse({
-    description: 'The password is right: the sign-in counts as recent for REAUTH_MAX_AGE_SECONDS',
+    description:
+      'One factor proved (the password, a TOTP code, a recovery code or a passkey): the sign-in counts as recent for REAUTH_MAX_AGE_SECONDS',
   })
-  @ApiForbiddenResponse({ description: 'Current password is incorrect' })
+  @ApiForbiddenResponse({ description: 'The password or code is incorrect' })
   reauthenticate(@Req() req: Request, @Body() body: ReauthDto): Promise<void> {
-    return this.reauth.reauthenticate(req, body.password);
+    return this.reauth.reauthenticate(req, body);
   }
 
   @AllowUnverified()

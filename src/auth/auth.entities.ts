@@ -6,6 +6,11 @@ import { TokenLogin } from '../sessions/token-login.entity';
 import { User } from '../users/user.entity';
 import { OutboxMessage } from '../mail/outbox-message.entity';
 import { LoginAttempts } from './lockout/login-attempts.entity';
+import { MfaLogin } from './mfa/mfa-login.entity';
+import { RecoveryCode } from './mfa/recovery-code.entity';
+import { TotpFactor } from './mfa/totp-factor.entity';
+import { Passkey } from './passkeys/passkey.entity';
+import { WebAuthnChallenge } from './passkeys/webauthn-challenge.entity';
 import { AccountToken } from './recovery/account-token.entity';
 import { RefreshToken } from './tokens/refresh-token.entity';
 
@@ -24,6 +29,11 @@ export const authEntities = [
   AuditEvent,
   AccountToken,
   OutboxMessage,
+  TotpFactor,
+  RecoveryCode,
+  MfaLogin,
+  Passkey,
+  WebAuthnChallenge,
 ];
 
 /** The migrations that create and update those tables, oldest first. */

@@ -30,7 +30,24 @@ import { AUTH_OPTIONS, type AuthModuleOptions, type AuthOptions, resolveAuthOpti
 import { AuthService } from './auth.service';
 import { CaptchaGuard } from './captcha/captcha.guard';
 import { CaptchaService } from './captcha/captcha.service';
-import { RecentAuthenticationGuard } from './guards/recent-authentication.guard';
+import { MfaController } from './mfa/mfa.controller';
+import { MfaLogin } from './mfa/mfa-login.entity';
+import { MfaLoginService } from './mfa/mfa-login.service';
+import { MfaLoginsRepository } from './mfa/mfa-logins.repository';
+import { RecoveryCode } from './mfa/recovery-code.entity';
+import { RecoveryCodesRepository } from './mfa/recovery-codes.repository';
+import { RecoveryCodesService } from './mfa/recovery-codes.service';
+import { SecondFactorsService } from './mfa/second-factors.service';
+import { TotpFactor } from './mfa/totp-factor.entity';
+import { TotpFactorsRepository } from './mfa/totp-factors.repository';
+import { TotpService } from './mfa/totp.service';
+import { UserSecondFactorsController } from './mfa/user-second-factors.controller';
+import { Passkey } from './passkeys/passkey.entity';
+import { PasskeysController } from './passkeys/passkeys.controller';
+import { PasskeysRepository } from './passkeys/passkeys.repository';
+import { PasskeysService } from './passkeys/passkeys.service';
+import { WebAuthnChallenge } from './passkeys/webauthn-challenge.entity';
+import { WebAuthnChallengesRepository } from './passkeys/webauthn-challenges.repository';
 import { AccountToken } from './recovery/account-token.entity';
 import { AccountTokensRepository } from './recovery/account-tokens.repository';
 import { EmailVerificationService } from './recovery/email-verification.service';
@@ -77,14 +94,31 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
  * PostgreSQL schema of their own.
  */
 @Module({
-  controllers: [AuthController, AccountLockController, RecoveryController, UserEmailVerificationController],
+  controllers: [
+    AuthController,
+    AccountLockController,
+    RecoveryController,
+    UserEmailVerificationController,
+    MfaController,
+    UserSecondFactorsController,
+    PasskeysController,
+  ],
   providers: [
     PasswordResetService,
     EmailVerificationService,
     AccountTokensRepository,
     CaptchaService,
     CaptchaGuard,
-    RecentAuthenticationGuard,
+    TotpFactorsRepository,
+    RecoveryCodesRepository,
+    MfaLoginsRepository,
+    TotpService,
+    RecoveryCodesService,
+    MfaLoginService,
+    SecondFactorsService,
+    PasskeysRepository,
+    WebAuthnChallengesRepository,
+    PasskeysService,
     AuthService,
     LocalStrategy,
     JwtStrategy,
@@ -183,7 +217,16 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
       sessions,
       redis,
       mail,
-      TypeOrmModule.forFeature([RefreshToken, LoginAttempts, AccountToken]),
+      TypeOrmModule.forFeature([
+        RefreshToken,
+        LoginAttempts,
+        AccountToken,
+        TotpFactor,
+        RecoveryCode,
+        MfaLogin,
+        Passkey,
+        WebAuthnChallenge,
+      ]),
       ThrottlerModule.forRootAsync({
         imports: [options, redis],
         inject: [AUTH_OPTIONS, RedisConnection],

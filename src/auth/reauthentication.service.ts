@@ -1,4 +1,10 @@
-import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { TokenLoginsRepository } from '../sessions/token-logins.repository';
@@ -7,9 +13,19 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { AUTH_OPTIONS, type AuthOptions } from './auth.options';
 import { LoginLockout } from './lockout/login-lockout.service';
+import { INVALID_SECOND_FACTOR, MfaLoginService } from './mfa/mfa-login.service';
+import { PasskeysService } from './passkeys/passkeys.service';
 import { SessionLoginService } from './session/session-login.service';
 
 const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
+
+/** What POST /api/auth/reauth takes: exactly one factor. */
+export interface FactorProof {
+  password?: string;
+  code?: string;
+  recoveryCode?: string;
+  passkey?: Record<string, unknown>;
+}
 export const REAUTHENTICATION_REQUIRED = 'reauthentication required';
 
 /**
@@ -30,6 +46,8 @@ export class Reauthentication {
     private readonly logins: TokenLoginsRepository,
     private readonly sessions: SessionLoginService,
     @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
+    private readonly mfa: MfaLoginService,
+    private readonly passkeys: PasskeysService,
   ) {}
 
   /** `user` must come with its password hash. */
@@ -56,9 +74,22 @@ export class Reauthentication {
     return user;
   }
 
-  /** POST /api/auth/reauth: the password again, and the caller's sign-in is recent once more. */
-  async reauthenticate(req: Request, password: string): Promise<void> {
-    await this.confirmCallerPassword(req, password, 'reauth');
+  /**
+   * POST /api/auth/reauth: one factor again (the password, a TOTP or recovery code, or
+   * a passkey), and the caller's sign-in is recent once more. 400 unless exactly one is
+   * sent; 403 when it is wrong (counted against the account lock).
+   */
+  async reauthenticate(req: Request, proof: FactorProof): Promise<void> {
+    const given = (['password', 'code', 'recoveryCode', 'passkey'] as const).filter(
+      (factor) => proof[factor] !== undefined,
+    );
+    if (given.length !== 1)
+      throw new BadRequestException(['send exactly one of password, code, recoveryCode, passkey']);
+    const user = req.auth!.user;
+    if (proof.password !== undefined) await this.confirmCallerPassword(req, proof.password, 'reauth');
+    else if (proof.passkey !== undefined) await this.passkeys.verifyForUser(req, user, proof.passkey);
+    else
+      await this.mfa.prove(req, user, proof, 'reauth', () => new ForbiddenException(INVALID_SECOND_FACTOR));
     const auth = req.auth!;
     if (auth.method === 'session') await this.sessions.markAuthenticatedNow(req);
     else if (auth.loginId) await this.logins.setAuthenticatedNow(auth.loginId);

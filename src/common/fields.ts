@@ -45,9 +45,13 @@ export const NewPasswordField = () =>
   );
 
 /** A password being checked: only its shape is validated (never its strength). */
-export const PasswordField = () =>
+export const PasswordField = ({ optional = false } = {}) =>
   applyDecorators(
-    ApiProperty({ example: 'correct horse battery staple', maxLength: MAX_PASSWORD_LENGTH }),
+    (optional ? ApiPropertyOptional : ApiProperty)({
+      example: 'correct horse battery staple',
+      maxLength: MAX_PASSWORD_LENGTH,
+    }),
+    ...(optional ? [Omittable()] : []),
     IsString(),
     Length(1, MAX_PASSWORD_LENGTH),
   );

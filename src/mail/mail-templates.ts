@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import Handlebars from 'handlebars';
 
 export type MailTemplate =
-  'password-reset' | 'password-changed' | 'email-verification' | 'email-change' | 'email-changed';
+  | 'password-reset'
+  | 'password-changed'
+  | 'email-verification'
+  | 'email-change'
+  | 'email-changed'
+  | 'security-notice';
 
 const SUBJECTS: Record<MailTemplate, string> = {
   'password-reset': 'Reset your password',
@@ -11,6 +16,7 @@ const SUBJECTS: Record<MailTemplate, string> = {
   'email-verification': 'Confirm your email address',
   'email-change': 'Confirm your new email address',
   'email-changed': 'Your sign-in address was changed',
+  'security-notice': 'A change to how you sign in',
 };
 
 export interface RenderedMail {

@@ -31,6 +31,14 @@ export class User {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
+  /** A confirmed TOTP authenticator: a password login needs a second step. Kept by the MFA services. */
+  @Column({ name: 'totp_enabled', type: 'boolean', default: false })
+  totpEnabled!: boolean;
+
+  /** How many passkeys the user has (kept by the passkey service, in the transaction that changes them). */
+  @Column({ name: 'passkey_count', type: 'int', default: 0 })
+  passkeyCount!: number;
+
   /** The owner proved the address (followed a mailed link); the bootstrap admin is vouched for. */
   @Column({ name: 'email_verified', type: 'boolean', default: false })
   emailVerified!: boolean;

@@ -21,6 +21,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BuiltInRole, effectiveRoles } from '../roles/role-names';
+import { RecentAuthentication } from '../common/recent-authentication.decorator';
 import { Roles } from '../roles/roles.decorator';
 import { UserPageResponse } from './dto/user-page.response';
 import { ListUsersQuery, SetRolesDto, UpdateMeDto, UpdateUserDto } from './dto/user-requests';
@@ -93,6 +94,7 @@ export class UsersController {
   }
 
   @Roles(BuiltInRole.Admin)
+  @RecentAuthentication()
   @Put(':id/roles')
   @ApiOkResponse({
     type: UserResponse,

@@ -136,6 +136,15 @@ export class UsersRepository {
     await manager.update(User, { id }, { email, emailVerified: true });
   }
 
+  /** What the second-factor services keep on the user, so that every request knows it without a query. */
+  async setSecondFactors(
+    id: string,
+    factors: { totpEnabled?: boolean; passkeyCount?: number },
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(User, { id }, factors);
+  }
+
   async setName(id: string, name: string | null): Promise<void> {
     await this.dataSource.manager.update(User, { id }, { name });
   }

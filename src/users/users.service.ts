@@ -134,6 +134,21 @@ export class UsersService {
     });
   }
 
+  /**
+   * Runs a change to the user's second factors in one transaction with the flags it
+   * leaves on the user (`change` returns them); every instance sees them on the next
+   * request.
+   */
+  async changeSecondFactors(
+    id: string,
+    change: (tx: PublishingTransaction) => Promise<{ totpEnabled?: boolean; passkeyCount?: number }>,
+  ): Promise<void> {
+    await this.bus.transaction(async (tx) => {
+      await this.users.setSecondFactors(id, await change(tx), tx.manager);
+      await tx.publish([{ kind: 'user', key: id }]);
+    });
+  }
+
   /** The owner proved the address. */
   async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
     await this.users.setEmailVerified(id, manager);

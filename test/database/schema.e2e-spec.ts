@@ -12,12 +12,17 @@ const TABLES = [
   'audit_events',
   'cookie_sessions',
   'login_attempts',
+  'mfa_logins',
   'outbox',
+  'passkeys',
+  'recovery_codes',
   'refresh_tokens',
   'roles',
   'token_logins',
+  'totp_factors',
   'user_roles',
   'users',
+  'webauthn_challenges',
 ];
 
 describe('schema from migrations', () => {

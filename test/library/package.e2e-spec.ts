@@ -54,8 +54,8 @@ describe('the npm package', () => {
     );
     expect(JSON.parse(loaded.trim().split('\n').pop()!)).toEqual({
       module: 'AuthModule',
-      entities: 9,
-      migrations: 7,
+      entities: 14,
+      migrations: 8,
       decorators: ['function', 'function', 'function'],
     });
   });

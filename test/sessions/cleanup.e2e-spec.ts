@@ -94,7 +94,15 @@ describe('clean-up of expired sign-ins', () => {
     const before = { sessions: await count('cookie_sessions'), refresh: await count('refresh_tokens') };
     const counts = await ctx.app.get(SignInCleanup).run();
     // Two lockout rows: the failed email's, and the user's own (successful logins open one too).
-    expect(counts).toEqual({ sessions: 2, tokenLogins: 3, loginAttempts: 2, accountTokens: 1, outbox: 2 });
+    expect(counts).toEqual({
+      sessions: 2,
+      tokenLogins: 3,
+      loginAttempts: 2,
+      accountTokens: 1,
+      outbox: 2,
+      mfaLogins: 0,
+      webauthnChallenges: 0,
+    });
     expect(await count('account_tokens')).toBe(tokensBefore - 1);
     expect(await count(`outbox WHERE recipient = 'old@example.com'`)).toBe(1);
     expect(await count('cookie_sessions')).toBe(before.sessions - 2);
@@ -125,6 +133,8 @@ describe('clean-up of expired sign-ins', () => {
       loginAttempts: 0,
       accountTokens: 0,
       outbox: 0,
+      mfaLogins: 0,
+      webauthnChallenges: 0,
     });
   });
 });

@@ -40,6 +40,7 @@ describe('/api/users (admin)', () => {
           'email',
           'emailVerified',
           'id',
+          'mfa',
           'name',
           'roles',
         ]);

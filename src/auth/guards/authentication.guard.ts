@@ -11,7 +11,9 @@ import type { Request, Response } from 'express';
 import { UserCache } from '../../users/user-cache';
 import type { SignInMethod } from '../../sessions/sign-in-method';
 import type { AuthContext } from '../auth-context';
+import { NEEDS_RECENT_AUTHENTICATION } from '../../common/recent-authentication.decorator';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
+import { Reauthentication } from '../reauthentication.service';
 import { ALLOWS_UNVERIFIED } from '../decorators/allow-unverified.decorator';
 import { AUTH_METHODS } from '../decorators/auth.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
@@ -27,7 +29,8 @@ export const EMAIL_NOT_VERIFIED =
  * otherwise a signed-in session cookie; otherwise 401. `@Public()` opts a route
  * out, `@Auth(method)` limits it to one method. Cookie requests with an unsafe
  * method must also pass the CSRF check (403). With EMAIL_VERIFICATION=required, an
- * unverified user gets 403 everywhere but on `@AllowUnverified()` routes.
+ * unverified user gets 403 everywhere but on `@AllowUnverified()` routes; a
+ * `@RecentAuthentication()` route needs a factor proved within REAUTH_MAX_AGE_SECONDS.
  */
 @Injectable()
 export class AuthenticationGuard implements CanActivate {
@@ -37,6 +40,7 @@ export class AuthenticationGuard implements CanActivate {
     private readonly users: UserCache,
     private readonly csrf: CsrfService,
     @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
+    private readonly reauth: Reauthentication,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -64,6 +68,8 @@ export class AuthenticationGuard implements CanActivate {
       !this.reflector.getAllAndOverride<boolean>(ALLOWS_UNVERIFIED, targets)
     )
       throw new ForbiddenException(EMAIL_NOT_VERIFIED);
+    if (this.reflector.getAllAndOverride<boolean>(NEEDS_RECENT_AUTHENTICATION, targets))
+      await this.reauth.requireRecent(req);
     return true;
   }
 

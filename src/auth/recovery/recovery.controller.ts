@@ -13,7 +13,7 @@ import { CaptchaProtected } from '../captcha/captcha-protected.decorator';
 import { AllowUnverified } from '../decorators/allow-unverified.decorator';
 import { Public } from '../decorators/public.decorator';
 import { RateLimited } from '../decorators/rate-limited.decorator';
-import { RecentAuthentication } from '../decorators/recent-authentication.decorator';
+import { RecentAuthentication } from '../../common/recent-authentication.decorator';
 import { SessionLoginService } from '../session/session-login.service';
 import {
   AcceptedResponse,

@@ -5,6 +5,7 @@ import { AuditEvents1795448381842 } from './1795448381842-AuditEvents';
 import { CleanupIndexes1795453595746 } from './1795453595746-CleanupIndexes';
 import { IntegrityUnderRaces1796127747170 } from './1796127747170-IntegrityUnderRaces';
 import { AccountRecovery1796149708031 } from './1796149708031-AccountRecovery';
+import { SecondFactors1796151733471 } from './1796151733471-SecondFactors';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   CleanupIndexes1795453595746,
   IntegrityUnderRaces1796127747170,
   AccountRecovery1796149708031,
+  SecondFactors1796151733471,
 ];

@@ -9,6 +9,8 @@ describe('UserResponse', () => {
       name: 'Ada',
       passwordHash: '$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234',
       disabled: false,
+      totpEnabled: true,
+      passkeyCount: 0,
       roles: [{ name: 'user' }, { name: 'admin' }],
       createdAt: new Date('2026-01-02T03:04:05.000Z'),
       updatedAt: new Date(),
@@ -20,10 +22,12 @@ describe('UserResponse', () => {
       'email',
       'emailVerified',
       'id',
+      'mfa',
       'name',
       'roles',
     ]);
     expect(response.roles).toEqual(['admin', 'user']);
+    expect(response.mfa).toEqual({ totp: true, passkeys: false });
     expect(response.createdAt).toBe('2026-01-02T03:04:05.000Z');
     expect(JSON.stringify(response)).not.toContain('$2b$');
   });

@@ -1,6 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { User } from '../user.entity';
 
+export class SecondFactorsResponse {
+  @ApiProperty({ description: 'A confirmed TOTP authenticator' })
+  totp!: boolean;
+
+  @ApiProperty({ description: 'At least one passkey' })
+  passkeys!: boolean;
+}
+
 /**
  * The only shape in which a user leaves the service. Fields are copied one by one,
  * so a password hash (or any column added later) cannot reach a client by accident.
@@ -18,6 +26,9 @@ export class UserResponse {
   @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
   name!: string | null;
 
+  @ApiProperty({ type: SecondFactorsResponse, description: 'Which second factors the user has' })
+  mfa!: SecondFactorsResponse;
+
   @ApiProperty({ type: [String], example: ['user'] })
   roles!: string[];
 
@@ -33,6 +44,7 @@ export class UserResponse {
       email: user.email,
       emailVerified: user.emailVerified,
       name: user.name,
+      mfa: { totp: user.totpEnabled, passkeys: user.passkeyCount > 0 },
       roles: user.roles.map((role) => role.name).sort(),
       disabled: user.disabled,
       createdAt: user.createdAt.toISOString(),

@@ -1,15 +1,17 @@
-import { applyDecorators, UseGuards } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiForbiddenResponse } from '@nestjs/swagger';
-import { RecentAuthenticationGuard } from '../guards/recent-authentication.guard';
+
+export const NEEDS_RECENT_AUTHENTICATION = 'auth:needs-recent-authentication';
 
 /**
  * A sensitive action: the caller must have proved a factor (signed in, or
  * POST /api/auth/reauth) within REAUTH_MAX_AGE_SECONDS, else 403
- * `reauthentication required`.
+ * `reauthentication required`. The global AuthenticationGuard checks it; it lives
+ * here so that any module's controllers can say it.
  */
 export const RecentAuthentication = () =>
   applyDecorators(
-    UseGuards(RecentAuthenticationGuard),
+    SetMetadata(NEEDS_RECENT_AUTHENTICATION, true),
     ApiForbiddenResponse({
       description: '`reauthentication required`: prove a factor with POST /api/auth/reauth, then retry',
     }),

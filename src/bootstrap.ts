@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -42,6 +42,9 @@ export async function createApp(
   app.setBaseViewsDir(join(__dirname, 'pages', 'views'));
   app.setViewEngine('hbs');
   app.useStaticAssets(join(__dirname, 'pages', 'public'), { prefix: '/assets/', index: false });
+  // The passkey pages' WebAuthn client, served as its package publishes it (there is no bundler here).
+  const webauthnBrowser = join(dirname(require.resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle');
+  app.useStaticAssets(webauthnBrowser, { prefix: '/assets/vendor/simplewebauthn/', index: false });
   app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.swaggerEnabled) setUpSwagger(app, config);

@@ -136,6 +136,9 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
   ],
   exports: [
     AuthService,
+    SecondFactorsService,
+    MfaLoginService,
+    PasskeysService,
     PasswordResetService,
     EmailVerificationService,
     CaptchaService,

@@ -14,7 +14,9 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Auth } from '../auth/decorators/auth.decorator';
+import { SecondFactorsService } from '../auth/mfa/second-factors.service';
 import { EmailVerificationService } from '../auth/recovery/email-verification.service';
+import { RecentAuthentication } from '../common/recent-authentication.decorator';
 import { TooManyMailsException } from '../auth/recovery/too-many-mails.exception';
 import { BuiltInRole } from '../roles/role-names';
 import { Roles } from '../roles/roles.decorator';
@@ -30,7 +32,7 @@ const ADMIN_ERRORS = new Map([
   ['mail-recent', 'A verification link was mailed to this user moments ago: wait a minute.'],
 ]);
 
-/** The admin's list of users: search, disable and enable, roles, resend a verification link. */
+/** The admin's list of users: search, disable and enable, roles, resend a verification link, reset second factors. */
 @ApiExcludeController()
 @UseFilters(PageExceptionFilter)
 @Controller()
@@ -40,6 +42,7 @@ export class AdminUsersController {
     private readonly roles: RolesService,
     private readonly pages: PageRenderer,
     private readonly verification: EmailVerificationService,
+    private readonly factors: SecondFactorsService,
   ) {}
 
   @Auth('session')
@@ -73,6 +76,9 @@ export class AdminUsersController {
         name: user.name ?? '',
         disabled: user.disabled,
         emailVerified: user.emailVerified,
+        totp: user.totpEnabled,
+        passkeys: user.passkeyCount,
+        hasSecondFactor: user.totpEnabled || user.passkeyCount > 0,
         roles: allRoles.map((role) => ({
           name: role.name,
           checked: user.roles.some((held) => held.name === role.name),
@@ -100,6 +106,7 @@ export class AdminUsersController {
 
   @Auth('session')
   @Roles(BuiltInRole.Admin)
+  @RecentAuthentication()
   @Post('admin/users/:id/roles')
   async setRoles(
     @Req() req: Request,
@@ -122,6 +129,19 @@ export class AdminUsersController {
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<void> {
     return this.adminChange(req, res, () => this.verification.resend(id, req), 'verification-sent');
+  }
+
+  /** A user lost their phone: every second factor goes (the service mails them). Needs recent authentication. */
+  @Auth('session')
+  @Roles(BuiltInRole.Admin)
+  @RecentAuthentication()
+  @Post('admin/users/:id/mfa/reset')
+  resetSecondFactors(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    return this.adminChange(req, res, () => this.factors.reset(req, id), 'second-factors-reset');
   }
 
   private setDisabled(req: Request, res: Response, id: string, disabled: boolean): Promise<void> {

@@ -9,6 +9,7 @@ const NOTICES = new Map([
   ['password-changed', 'Password changed. Your other sign-ins were ended.'],
   ['user-updated', 'User updated.'],
   ['verification-sent', 'A verification link was mailed to the user.'],
+  ['second-factors-reset', "The user's second factors were removed; they were told by mail."],
 ]);
 
 const ERROR_PAGES: Record<number, { heading: string; message: string }> = {

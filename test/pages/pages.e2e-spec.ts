@@ -1,3 +1,4 @@
+import { generate } from 'otplib/functional';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
@@ -239,5 +240,73 @@ describe('server-rendered pages', () => {
     const verified = await adminAgent.get(`/admin/users?q=${encodeURIComponent(user.email)}`).expect(200);
     expect(verified.text).toContain('(verified)');
     expect(verified.text).not.toContain(`/admin/users/${user.id}/verification`);
+  });
+
+  it("shows an admin each user's second factors and resets them after a recent sign-in", async () => {
+    const admin = await signUp(ctx.http);
+    await ctx.app.get(UsersService).grantRole(admin.id, 'admin');
+    const user = await signUp(ctx.http);
+    const bearer = `Bearer ${(await ctx.http().post('/api/auth/token').send({ email: user.email, password: PASSWORD }).expect(200)).body.accessToken as string}`;
+    const setup = await ctx.http().post('/api/auth/mfa/totp').set('Authorization', bearer).expect(200);
+    await ctx
+      .http()
+      .post('/api/auth/mfa/totp/confirm')
+      .set('Authorization', bearer)
+      .send({ code: await generate({ secret: setup.body.secret as string }) })
+      .expect(200);
+
+    const adminAgent = browser();
+    await signIn(adminAgent, admin.email);
+    const list = await adminAgent.get(`/admin/users?q=${encodeURIComponent(user.email)}`).expect(200);
+    expect(list.text).toContain('Authenticator app');
+    const reset = await adminAgent
+      .post(`/admin/users/${user.id}/mfa/reset`)
+      .type('form')
+      .send({ _csrf: csrfOf(list.text), q: user.email })
+      .expect(303);
+    expect(reset.headers.location).toContain('status=second-factors-reset');
+    // The user's password login is direct again.
+    const login = await ctx
+      .http()
+      .post('/api/auth/token')
+      .send({ email: user.email, password: PASSWORD })
+      .expect(200);
+    expect(login.body.accessToken).toEqual(expect.any(String));
+  });
+
+  it('sends an admin whose sign-in is not recent to confirm it before changing roles', async () => {
+    const quick = await startAppOnFreshDatabase({ REAUTH_MAX_AGE_SECONDS: '1' });
+    try {
+      const admin = await signUp(quick.http);
+      await quick.app.get(UsersService).grantRole(admin.id, 'admin');
+      const user = await signUp(quick.http);
+      const agent = request.agent(quick.app.getHttpServer());
+      const form = await agent.get('/login').expect(200);
+      await agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), email: admin.email, password: PASSWORD })
+        .expect(303);
+      const list = await agent.get(`/admin/users?q=${encodeURIComponent(user.email)}`).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const stale = await agent
+        .post(`/admin/users/${user.id}/roles`)
+        .type('form')
+        .send({ _csrf: csrfOf(list.text), roles: ['user', 'admin'] })
+        .expect(403);
+      expect(stale.text).toContain('Confirm it is you');
+      expect(stale.text).toContain("href='/security'");
+      const after = await quick
+        .http()
+        .get(`/api/users/${user.id}`)
+        .set(
+          'Authorization',
+          `Bearer ${(await quick.http().post('/api/auth/token').send({ email: admin.email, password: PASSWORD })).body.accessToken as string}`,
+        )
+        .expect(200);
+      expect(after.body.roles).toEqual(['user']);
+    } finally {
+      await quick.close();
+    }
   });
 });

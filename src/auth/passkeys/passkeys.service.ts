@@ -19,7 +19,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
-import { isDependencyUnavailable } from '../../common/dependency-unavailable';
+import { isUniqueViolation } from '../../common/postgres-errors';
 import { MailService } from '../../mail/mail.service';
 import type { User } from '../../users/user.entity';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
@@ -91,7 +91,9 @@ export class PasskeysService {
   /** Verifies a registration response and stores the passkey. 400 when it does not verify, 409 when it is known. */
   async register(req: Request, user: User, response: unknown, name?: string): Promise<Passkey> {
     const registration = response as RegistrationResponseJSON;
-    const challenge = await this.spendChallenge(registration, 'registration');
+    const challenge = await this.spendChallenge(registration, 'registration').catch(
+      asRefusal(BadRequestException),
+    );
     if (challenge.userId !== user.id) throw new BadRequestException(PASSKEY_REFUSED);
     const result = await verifyRegistrationResponse({
       response: registration,
@@ -99,30 +101,36 @@ export class PasskeysService {
       expectedOrigin: this.origin,
       expectedRPID: this.rpID,
       requireUserVerification: true,
+      // The library throws on a malformed or mismatching response: that is a refusal, nothing more.
     }).catch(() => ({ verified: false as const }));
     if (!result.verified) throw new BadRequestException(PASSKEY_REFUSED);
     const { credential, credentialBackedUp } = result.registrationInfo;
     if (await this.passkeys.findByCredentialId(credential.id))
-      throw new ConflictException('This passkey is registered already');
+      throw new ConflictException(ALREADY_REGISTERED);
     let stored!: Passkey;
-    await this.users.changeSecondFactors(user.id, async (tx) => {
-      stored = await this.passkeys.create(
-        {
-          userId: user.id,
-          credentialId: credential.id,
-          publicKey: Buffer.from(credential.publicKey),
-          counter: credential.counter,
-          transports: credential.transports ?? [],
-          name: name?.trim() || `Passkey ${new Date().toISOString().slice(0, 10)}`,
-          backedUp: credentialBackedUp,
-        },
-        tx.manager,
-      );
-      await this.mail.queue(tx.manager, user.email, 'security-notice', {
-        change: `A passkey (“${stored.name}”) was added to your account.`,
+    // Two registrations of one credential racing past the check: the unique index decides.
+    await this.users
+      .changeSecondFactors(user.id, async (tx) => {
+        stored = await this.passkeys.create(
+          {
+            userId: user.id,
+            credentialId: credential.id,
+            publicKey: Buffer.from(credential.publicKey),
+            counter: credential.counter,
+            transports: credential.transports ?? [],
+            name: name?.trim() || `Passkey ${new Date().toISOString().slice(0, 10)}`,
+            backedUp: credentialBackedUp,
+          },
+          tx.manager,
+        );
+        await this.mail.queue(tx.manager, user.email, 'security-notice', {
+          change: `A passkey (“${stored.name}”) was added to your account.`,
+        });
+        return { passkeyCount: await this.passkeys.countOfUser(user.id, tx.manager) };
+      })
+      .catch((error: unknown) => {
+        throw isUniqueViolation(error) ? new ConflictException(ALREADY_REGISTERED) : error;
       });
-      return { passkeyCount: await this.passkeys.countOfUser(user.id, tx.manager) };
-    });
     this.mail.wake();
     await this.audit.record(req, {
       type: 'passkey.registered',
@@ -173,10 +181,11 @@ export class PasskeysService {
     try {
       const { passkey } = await this.verifyAssertion(response as AuthenticationResponseJSON);
       const user = await this.users.findById(passkey.userId);
-      if (!user || user.disabled) throw new Error('account unavailable');
+      if (!user || user.disabled) throw new PasskeyRefused('account unavailable');
       return user;
     } catch (error) {
-      if (isDependencyUnavailable(error)) throw error;
+      // Only a refusal is a 401: a failing database is the request's 503 or 500, never a failed sign-in.
+      if (!(error instanceof PasskeyRefused)) throw error;
       await this.audit.record(req, { type: 'passkey.failed', details: { purpose: 'login' } });
       throw new UnauthorizedException(PASSKEY_REFUSED);
     }
@@ -185,10 +194,9 @@ export class PasskeysService {
   /** A signed-in user's re-authentication with one of their passkeys; 403 otherwise. */
   async verifyForUser(req: Request, user: User, response: unknown): Promise<void> {
     try {
-      const { passkey, boundTo } = await this.verifyAssertion(response as AuthenticationResponseJSON);
-      if (passkey.userId !== user.id || (boundTo !== null && boundTo !== user.id))
-        throw new Error('not theirs');
-    } catch {
+      await this.verifyAssertion(response as AuthenticationResponseJSON, user.id);
+    } catch (error) {
+      if (!(error instanceof PasskeyRefused)) throw error;
       await this.audit.record(req, {
         type: 'passkey.failed',
         userId: user.id,
@@ -198,15 +206,22 @@ export class PasskeysService {
     }
   }
 
+  /**
+   * Checks an assertion (of `expectedUserId`'s passkeys, when given) and records the
+   * use; PasskeyRefused for anything that does not verify, before any use is recorded.
+   */
   private async verifyAssertion(
     response: AuthenticationResponseJSON,
-  ): Promise<{ passkey: Passkey; boundTo: string | null }> {
+    expectedUserId?: string,
+  ): Promise<{ passkey: Passkey }> {
     const challenge = await this.spendChallenge(response, 'authentication');
     const passkey =
       typeof response?.id === 'string' ? await this.passkeys.findByCredentialId(response.id) : null;
-    if (!passkey) throw new Error('unknown credential');
+    if (!passkey) throw new PasskeyRefused('unknown credential');
     if (challenge.userId !== null && challenge.userId !== passkey.userId)
-      throw new Error('bound to another account');
+      throw new PasskeyRefused('challenge bound to another account');
+    if (expectedUserId !== undefined && passkey.userId !== expectedUserId)
+      throw new PasskeyRefused('not a passkey of this user');
     const result = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge.value,
@@ -219,11 +234,12 @@ export class PasskeysService {
         counter: Number(passkey.counter),
         transports: passkey.transports,
       },
-    });
-    if (!result.verified) throw new Error('not verified');
+      // The library throws on a malformed or mismatching response: a refusal.
+    }).catch(() => ({ verified: false, authenticationInfo: undefined }));
+    if (!result.verified || !result.authenticationInfo) throw new PasskeyRefused('not verified');
     if (!(await this.passkeys.recordUse(passkey.id, passkey.counter, result.authenticationInfo.newCounter)))
-      throw new Error('signature counter did not move forward');
-    return { passkey, boundTo: challenge.userId };
+      throw new PasskeyRefused('signature counter did not move forward');
+    return { passkey };
   }
 
   /** The challenge the response signed, if this service handed it out for `purpose` and it is unspent. */
@@ -245,10 +261,22 @@ export class PasskeysService {
       typeof value === 'string' && value.length <= 128
         ? await this.challenges.consume(value, purpose)
         : undefined;
-    if (!spent) throw new BadRequestException(PASSKEY_REFUSED);
+    if (!spent) throw new PasskeyRefused('unknown, spent or expired challenge');
     return { value: value as string, userId: spent.userId };
   }
 }
+
+/** A response that does not verify (as opposed to a failure of ours). */
+class PasskeyRefused extends Error {}
+
+/** A refusal as the HTTP answer of the ceremony at hand. */
+function asRefusal(Refusal: new (message: string) => Error) {
+  return (error: unknown): never => {
+    throw error instanceof PasskeyRefused ? new Refusal(PASSKEY_REFUSED) : error;
+  };
+}
+
+const ALREADY_REGISTERED = 'This passkey is registered already';
 
 /** A challenge bound to an email that has no account: no passkey belongs to this id. */
 const NOBODY = '00000000-0000-0000-0000-000000000000';

@@ -39,6 +39,8 @@ export class SessionLoginService {
     try {
       await promisify(req.session.save.bind(req.session))();
     } catch (error) {
+      // Nothing was stored: the refusal must not hand out a cookie for the session that was not.
+      (req as { session?: unknown }).session = undefined;
       if (error instanceof StaleCredentialsError) throw new UnauthorizedException(INVALID_CREDENTIALS);
       throw error;
     }

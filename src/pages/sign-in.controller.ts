@@ -22,6 +22,8 @@ import { Auth } from '../auth/decorators/auth.decorator';
 import { Public } from '../auth/decorators/public.decorator';
 import { RateLimited } from '../auth/decorators/rate-limited.decorator';
 import { CredentialsDto } from '../auth/dto/credentials.dto';
+import { MfaVerifyDto } from '../auth/mfa/dto/mfa.dto';
+import { INVALID_MFA_TOKEN, MfaLoginService } from '../auth/mfa/mfa-login.service';
 import { SignupDto } from '../auth/dto/signup.dto';
 import { PasswordLogin } from '../auth/password-login.service';
 import { CsrfService } from '../auth/session/csrf.service';
@@ -33,10 +35,17 @@ import { PageExceptionFilter } from './page-exception.filter';
 import { PageRenderer } from './page-renderer';
 import { safeNext } from './safe-next';
 
+const LOCKED = 'Too many failed attempts for this account: try again later.';
+const SIGN_IN_AGAIN = `${INVALID_MFA_TOKEN}.`;
+const RECOVERY_CODE_FORMAT = 'Enter one of your recovery codes (like XXXX-XXXX-XXXX-XXXX).';
+
 /**
  * Signing in, signing up and signing out. The sign-in and sign-up forms come
  * before a session, so they carry an anonymous CSRF token (a cookie): a visitor
- * writes nothing until signed in.
+ * writes nothing until signed in. A user with a second factor gets a second form
+ * after the password (POST /login/mfa), which carries the service's `mfaToken`: no
+ * session exists between the two steps. The passkey button (passkeys.js, the pages'
+ * only script) signs in through the JSON API and then follows `next`.
  */
 @ApiExcludeController()
 @UseFilters(PageExceptionFilter)
@@ -45,6 +54,7 @@ export class SignInController {
   constructor(
     private readonly auth: AuthService,
     private readonly login: PasswordLogin,
+    private readonly mfa: MfaLoginService,
     private readonly sessions: SessionLoginService,
     private readonly csrf: CsrfService,
     private readonly policy: PasswordPolicy,
@@ -62,7 +72,7 @@ export class SignInController {
   @Get('login')
   loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: string): void {
     if (req.session?.userId) return res.redirect(303, safeNext(next));
-    this.pages.renderAnonymousForm(req, res, 'login', { title: 'Sign in', next: safeNext(next), values: {} });
+    this.renderLoginForm(req, res, { next: safeNext(next), values: {} });
   }
 
   @Public()
@@ -77,13 +87,7 @@ export class SignInController {
     const next = safeNext(body.next);
     const { value, errors } = await checkForm(CredentialsDto, body);
     const retry = (status: number, error: string) =>
-      this.pages.renderAnonymousForm(
-        req,
-        res,
-        'login',
-        { title: 'Sign in', next, error, values: { email: value.email } },
-        status,
-      );
+      this.renderLoginForm(req, res, { next, error, values: { email: value.email } }, status);
     if (Object.keys(errors).length) return retry(400, 'Enter your email and password.');
     let user: User;
     try {
@@ -92,11 +96,82 @@ export class SignInController {
       if (error instanceof UnauthorizedException) return retry(401, 'Invalid email or password.');
       if (error instanceof HttpException && error.getStatus() === 429) {
         this.pages.retryAfter(res, error);
-        return retry(429, 'Too many failed attempts for this account: try again later.');
+        return retry(429, LOCKED);
       }
       throw error;
     }
+    // The password was right; with a second factor, the sign-in waits for it (and no session is made).
+    if (this.mfa.isRequired(user)) {
+      const { mfaToken } = await this.mfa.challenge(user, 'session');
+      return this.renderSecondStep(req, res, { next, mfaToken });
+    }
     await this.sessions.signIn(req, user);
+    res.redirect(303, next);
+  }
+
+  /**
+   * The second step: a TOTP code or a recovery code for the `mfaToken` the password
+   * step handed out. A wrong code keeps the step (same token) and counts against the
+   * account lock; an expired or spent token sends the visitor back to the password.
+   */
+  @Public()
+  @RateLimited('login')
+  @Post('login/mfa')
+  async secondStep(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    this.requireAnonymousFormToken(req);
+    const next = safeNext(body.next);
+    const { value, errors } = await checkForm(MfaVerifyDto, body);
+    if (errors.mfaToken)
+      return this.renderLoginForm(req, res, { next, error: SIGN_IN_AGAIN, values: {} }, 400);
+    const { mfaToken } = value;
+    const usesRecoveryCode = value.recoveryCode !== undefined || errors.recoveryCode !== undefined;
+    const field = usesRecoveryCode ? 'recoveryCode' : 'code';
+    const retry = (status: number, fieldErrors: Record<string, string>, error?: string) =>
+      this.renderSecondStep(
+        req,
+        res,
+        { next, mfaToken, errors: fieldErrors, error, recoveryOpen: usesRecoveryCode },
+        status,
+      );
+    // One of the two forms was sent: its one field, well-formed (checked before the lock counts anything).
+    if (
+      errors.code ||
+      errors.recoveryCode ||
+      (value.code === undefined) === (value.recoveryCode === undefined)
+    )
+      return retry(400, {
+        [field]: usesRecoveryCode ? RECOVERY_CODE_FORMAT : 'Enter the 6 digits your authenticator app shows.',
+      });
+    let completed: Awaited<ReturnType<MfaLoginService['complete']>>;
+    try {
+      completed = await this.mfa.complete(
+        req,
+        mfaToken,
+        value.code !== undefined ? { code: value.code } : { recoveryCode: value.recoveryCode },
+        // A token login's step (POST /api/auth/token) never becomes a browser session, and is not spent here.
+        'session',
+      );
+    } catch (error) {
+      if (error instanceof UnauthorizedException) {
+        if (messageOf(error) === INVALID_MFA_TOKEN)
+          return this.renderLoginForm(req, res, { next, error: SIGN_IN_AGAIN, values: {} }, 401);
+        return retry(401, {
+          [field]: usesRecoveryCode
+            ? 'This recovery code is not valid, or was used already.'
+            : 'This code is not valid: enter the current one from your authenticator app.',
+        });
+      }
+      if (error instanceof HttpException && error.getStatus() === 429) {
+        this.pages.retryAfter(res, error);
+        return retry(429, {}, LOCKED);
+      }
+      throw error;
+    }
+    await this.sessions.signIn(req, completed.user);
     res.redirect(303, next);
   }
 
@@ -169,6 +244,36 @@ export class SignInController {
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.sessions.logOut(req, res);
     res.redirect(303, '/login');
+  }
+
+  private renderLoginForm(req: Request, res: Response, locals: Record<string, unknown>, status = 200): void {
+    this.pages.renderAnonymousForm(
+      req,
+      res,
+      'login',
+      { title: 'Sign in', passkeyScripts: true, ...locals },
+      status,
+    );
+  }
+
+  private renderSecondStep(
+    req: Request,
+    res: Response,
+    locals: { next: string; mfaToken: string } & Record<string, unknown>,
+    status = 200,
+  ): void {
+    this.pages.renderAnonymousForm(
+      req,
+      res,
+      'login-second-step',
+      {
+        title: 'Two-step sign-in',
+        errors: {},
+        startAgain: `/login?next=${encodeURIComponent(locals.next)}`,
+        ...locals,
+      },
+      status,
+    );
   }
 
   /** Signed-in forms pass the session's CSRF check in the global guard; these come before a sign-in. */

@@ -1,4 +1,5 @@
 import { tokenLogin } from '../support/auth-helpers';
+import { enableTotp, totpCode } from '../support/totp';
 import { screenshot, useBrowserSuite } from './support/browser-suite';
 import { SwaggerUi } from './support/swagger-ui';
 
@@ -52,6 +53,52 @@ describe('Swagger UI at /docs (browser)', () => {
     await screenshot(page, 'swagger-cookie-03-patch-me');
     expect(patched).toEqual({ status: 200, body: expect.stringContaining('Cookie Swagger') });
     expect(JSON.parse(patched.body)).toMatchObject({ email: user.email, name: 'Cookie Swagger' });
+    expect(suite.pageErrors).toEqual([]);
+  });
+
+  it('two-step: POST /api/auth/session for a TOTP user answers mfaRequired (no cookie); POST /api/auth/mfa/verify with the code signs the browser in', async () => {
+    const user = await suite.signUp('swagger-mfa');
+    const { secret } = await enableTotp(suite.ctx.http, {
+      bearer: (await tokenLogin(() => suite.ctx.http(), user)).accessToken,
+    });
+    const page = await suite.newPage();
+    const ui = new SwaggerUi(page);
+    await ui.open();
+
+    const first = await ui.execute('post', '/api/auth/session', {
+      email: user.email,
+      password: user.password,
+    });
+    await screenshot(page, 'swagger-mfa-01-post-session');
+    expect(first.status).toBe(200);
+    const challenge = JSON.parse(first.body) as { mfaRequired: boolean; mfaToken: string; methods: string[] };
+    expect(challenge).toEqual({
+      mfaRequired: true,
+      mfaToken: expect.any(String),
+      methods: ['totp', 'recovery_code'],
+    });
+    expect((await page.context().cookies(suite.baseURL)).map((c) => c.name)).not.toContain('sid');
+
+    const verified = await ui.execute('post', '/api/auth/mfa/verify', {
+      mfaToken: challenge.mfaToken,
+      code: await totpCode(secret),
+    });
+    await screenshot(page, 'swagger-mfa-02-post-mfa-verify');
+    expect(verified.status).toBe(200);
+    expect(JSON.parse(verified.body)).toMatchObject({
+      user: { email: user.email },
+      csrfToken: expect.any(String),
+    });
+    expect((await page.context().cookies(suite.baseURL)).map((c) => c.name)).toContain('sid');
+
+    const me = await ui.execute('get', '/api/auth/me');
+    await screenshot(page, 'swagger-mfa-03-get-me');
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.body)).toMatchObject({
+      email: user.email,
+      authMethod: 'session',
+      mfa: { totp: true, passkeys: false },
+    });
     expect(suite.pageErrors).toEqual([]);
   });
 });

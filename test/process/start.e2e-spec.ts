@@ -56,6 +56,14 @@ describe('the server process (npm start)', () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/api`);
     expect(res.status).toBe(200);
     expect(server.output()).toContain('Admin account created from ADMIN_EMAIL');
+    // The built server has every page asset: the stylesheet, and the passkey scripts with their WebAuthn client.
+    for (const asset of ['style.css', 'passkeys.js', 'vendor/simplewebauthn/index.umd.min.js']) {
+      const file = await fetch(`http://127.0.0.1:${server.port}/assets/${asset}`);
+      expect({ asset, status: file.status }).toEqual({ asset, status: 200 });
+    }
+    expect(server.output()).toContain(
+      'SMTP_URL is not set: mails (with their links) are written to this log',
+    );
     expect(server.output()).toMatch(
       /PASSWORD_PEPPER is not set: using a generated development secret kept in .*dev-secrets\.json/,
     );

@@ -74,16 +74,19 @@ export class MfaLoginService {
   /**
    * Checks the second step; the user (at the credential version the password step
    * read) and the kind of sign-in to create. 401 for an unknown, spent or expired
-   * token or a wrong code, 429 once the account is locked.
+   * token (or one of another kind than `onlyKind`) or a wrong code, 429 once the
+   * account is locked.
    */
   async complete(
     req: Request,
     mfaToken: string,
     proof: SecondFactorProof,
+    onlyKind?: SignInMethod,
   ): Promise<{ user: User; kind: SignInMethod }> {
     const login = await this.logins.findUsable(hashOf(mfaToken));
     const user = login && (await this.users.findById(login.userId));
-    if (!login || !user || user.disabled) throw new UnauthorizedException(INVALID_MFA_TOKEN);
+    if (!login || !user || user.disabled || (onlyKind && login.kind !== onlyKind))
+      throw new UnauthorizedException(INVALID_MFA_TOKEN);
     await this.prove(
       req,
       user,

@@ -17,6 +17,7 @@ describe('POST /api/auth/signup', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       email: email.toLowerCase(),
       emailVerified: false,
+      mfa: { totp: false, passkeys: false },
       name: 'Ada',
       roles: ['user'],
       disabled: false,

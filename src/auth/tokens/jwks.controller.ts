@@ -6,9 +6,10 @@ import { Public } from '../decorators/public.decorator';
 import { type PublicJwk, SigningKeysService } from './signing-keys.service';
 
 /**
- * Verifiers cache the key set at most this long. A new key signs at once after a
- * rotation, so a cache must not outlive an access token (verifiers such as jose's
- * createRemoteJWKSet also fetch again on an unknown `kid`).
+ * Verifiers cache the key set at most this long, and never longer than an access
+ * token lives. A new key signs at once after a rotation: a verifier meeting an unknown
+ * `kid` must fetch the set again (jose's createRemoteJWKSet does, but at most once per
+ * `cooldownDuration`, 30 s by default: the README says to shorten it).
  */
 const MAX_AGE_SECONDS = 300;
 

@@ -25,6 +25,14 @@ export class SigningKey {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
+  /**
+   * On the first key only, when the deployment had live token logins then (an upgrade
+   * from HS256): until when HS256 access tokens from before may still be alive. Null on
+   * a fresh install, which accepts no HS256 token at all.
+   */
+  @Column({ name: 'legacy_hs256_until', type: 'timestamptz', nullable: true })
+  legacyHs256Until!: Date | null;
+
   /** When a newer key took over signing; null for the current key. */
   @Column({ name: 'retired_at', type: 'timestamptz', nullable: true })
   retiredAt!: Date | null;

@@ -14,10 +14,17 @@ export class SigningKeysRepository {
 
   /** `key` becomes the signing key and the one before it retires, in `manager`'s transaction. */
   async replaceCurrent(
-    key: Omit<SigningKey, 'createdAt' | 'retiredAt'>,
+    key: Omit<SigningKey, 'createdAt' | 'retiredAt' | 'legacyHs256Until'> & { legacyHs256UntilMs?: number },
     manager: EntityManager,
   ): Promise<void> {
+    const { legacyHs256UntilMs, ...row } = key;
     await manager.update(SigningKey, { retiredAt: IsNull() }, { retiredAt: () => 'now()' });
-    await manager.insert(SigningKey, key);
+    await manager.insert(SigningKey, {
+      ...row,
+      legacyHs256Until:
+        legacyHs256UntilMs === undefined
+          ? null
+          : () => `now() + ${Math.round(legacyHs256UntilMs)} * interval '1 millisecond'`,
+    });
   }
 }

@@ -19,6 +19,7 @@ import { lockUntilTransactionEnds } from '../../database/advisory-lock';
 import { InvalidationBus } from '../../database/invalidation-bus';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import type { SigningKey } from './signing-key.entity';
+import { TokenLoginsRepository } from '../../sessions/token-logins.repository';
 import { SigningKeysRepository } from './signing-keys.repository';
 
 /** Any constant shared by every instance: one rotation at a time across them. */
@@ -61,6 +62,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   private keys = new Map<string, LoadedKey>();
   /** When the first ES256 key was made (ms). */
   private es256Since = -Infinity;
+  /** Until when HS256 tokens from before it may be accepted (ms); -Infinity on a fresh install. */
+  private legacyHs256Until = -Infinity;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -68,6 +71,7 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     private readonly repository: SigningKeysRepository,
     private readonly bus: InvalidationBus,
     private readonly audit: AuditService,
+    private readonly logins: TokenLoginsRepository,
   ) {
     this.box = new SecretBox(options.secrets.jwt, 'signing-keys');
     bus.register({
@@ -110,16 +114,16 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
 
   /**
    * An HS256 access token (signed with JWT_SECRET before ES256 was switched on) is
-   * accepted only if it was issued before the switch, with this service's lifetime,
-   * and so only until the last of those has expired: whoever holds JWT_SECRET cannot
-   * mint new ones.
+   * accepted only after an upgrade (the first key found live token logins), if it was
+   * issued before the switch with this service's lifetime, and so only until the last
+   * of those has expired: whoever holds JWT_SECRET cannot mint new ones afterwards,
+   * and a fresh install accepts none.
    */
   acceptsLegacyHs256(iat: number, exp: number): boolean {
-    const ttl = this.options.jwt.accessTokenTtlSeconds;
     return (
       iat * 1000 <= this.es256Since + CLOCK_SKEW_MS &&
-      exp - iat <= ttl &&
-      Date.now() < this.es256Since + ttl * 1000 + CLOCK_SKEW_MS
+      exp - iat <= this.options.jwt.accessTokenTtlSeconds &&
+      Date.now() < this.legacyHs256Until
     );
   }
 
@@ -141,7 +145,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
       actorId: req?.auth?.user.id,
       details: { kid },
     });
-    return { kid: kid!, createdAt: new Date().toISOString() };
+    const created = this.loadedRows.find((row) => row.kid === kid)?.createdAt ?? new Date();
+    return { kid: kid!, createdAt: created.toISOString() };
   }
 
   /** On start and hourly: a key when there is none, a new one once the current one is JWT_KEY_ROTATION_DAYS old. */
@@ -163,7 +168,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     let kid: string | undefined;
     await this.bus.transaction(async (tx) => {
       await lockUntilTransactionEnds(tx.manager, ROTATION_LOCK_KEY);
-      if (!due(await this.repository.findAll(tx.manager))) return;
+      const existing = await this.repository.findAll(tx.manager);
+      if (!due(existing)) return;
+      // The first key of a deployment that already issued HS256 tokens: those may live on for one lifetime.
+      const upgrade = existing.length === 0 && (await this.logins.anyLive(tx.manager));
       const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       kid = randomBytes(16).toString('base64url');
       await this.repository.replaceCurrent(
@@ -172,6 +180,9 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
           algorithm: 'ES256',
           publicJwk: publicKey.export({ format: 'jwk' }) as PublicJwk,
           privateKeySealed: this.box.seal(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()),
+          legacyHs256UntilMs: upgrade
+            ? this.options.jwt.accessTokenTtlSeconds * 1000 + CLOCK_SKEW_MS
+            : undefined,
         },
         tx.manager,
       );
@@ -201,7 +212,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     this.loadedRows = rows;
     this.keys = keys;
     if (current) this.current = current;
-    if (rows.length) this.es256Since = rows[0].createdAt.getTime();
+    if (rows.length) {
+      this.es256Since = rows[0].createdAt.getTime();
+      this.legacyHs256Until = rows[0].legacyHs256Until?.getTime() ?? -Infinity;
+    }
   }
 
   private async reloadQuietly(): Promise<void> {

@@ -41,6 +41,7 @@ export { RecoveryCode } from './auth/mfa/recovery-code.entity';
 export { MfaLogin } from './auth/mfa/mfa-login.entity';
 export { Passkey } from './auth/passkeys/passkey.entity';
 export { WebAuthnChallenge } from './auth/passkeys/webauthn-challenge.entity';
+export { SigningKey } from './auth/tokens/signing-key.entity';
 export { UsersService } from './users/users.service';
 export { SignInsService } from './sessions/sign-ins.service';
 export { AuditService } from './audit/audit.service';

@@ -27,6 +27,7 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.registered',
   'passkey.deleted',
   'passkey.failed',
+  'signing_key.rotated',
   'signin.revoked',
   'signins.revoked_all',
   'roles.changed',

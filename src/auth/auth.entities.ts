@@ -13,6 +13,7 @@ import { Passkey } from './passkeys/passkey.entity';
 import { WebAuthnChallenge } from './passkeys/webauthn-challenge.entity';
 import { AccountToken } from './recovery/account-token.entity';
 import { RefreshToken } from './tokens/refresh-token.entity';
+import { SigningKey } from './tokens/signing-key.entity';
 
 /**
  * Every table of AuthModule and its feature modules, for a DataSource of one's own: a
@@ -34,6 +35,7 @@ export const authEntities = [
   MfaLogin,
   Passkey,
   WebAuthnChallenge,
+  SigningKey,
 ];
 
 /** The migrations that create and update those tables, oldest first. */

@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { placeTablesInSchema } from '../database/auth-schema';
+import { InvalidationModule } from '../database/invalidation.module';
 import { INVALIDATION_OPTIONS } from '../database/invalidation.options';
 import { MAIL_OPTIONS } from '../mail/mail.options';
 import { MailModule } from '../mail/mail.module';
@@ -55,7 +56,8 @@ import { PasswordResetService } from './recovery/password-reset.service';
 import { RecoveryController } from './recovery/recovery.controller';
 import { UserEmailVerificationController } from './recovery/user-email-verification.controller';
 import { AuthenticationGuard } from './guards/authentication.guard';
-import { ACCESS_TOKEN_TYPE, JwtAuthGuard } from './guards/jwt-auth.guard';
+import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { ACCESS_TOKEN_TYPE } from './tokens/access-token-type';
 import { RateLimitGuard } from './guards/rate-limit.guard';
 import { AccountLockController } from './lockout/account-lock.controller';
 import { LoginAttempts } from './lockout/login-attempts.entity';
@@ -70,6 +72,11 @@ import { LocalStrategy } from './strategies/local.strategy';
 import { jwtKey } from './tokens/jwt-key';
 import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
+import { JwksController } from './tokens/jwks.controller';
+import { SigningKey } from './tokens/signing-key.entity';
+import { SigningKeysController } from './tokens/signing-keys.controller';
+import { SigningKeysRepository } from './tokens/signing-keys.repository';
+import { SigningKeysService } from './tokens/signing-keys.service';
 import { TokenService } from './tokens/token.service';
 
 /** Holds the validated options and hands each module its own view of them. */
@@ -102,6 +109,8 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
     MfaController,
     UserSecondFactorsController,
     PasskeysController,
+    JwksController,
+    SigningKeysController,
   ],
   providers: [
     PasswordResetService,
@@ -119,6 +128,8 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
     PasskeysRepository,
     WebAuthnChallengesRepository,
     PasskeysService,
+    SigningKeysRepository,
+    SigningKeysService,
     AuthService,
     LocalStrategy,
     JwtStrategy,
@@ -220,6 +231,7 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
       sessions,
       redis,
       mail,
+      InvalidationModule.register(options),
       TypeOrmModule.forFeature([
         RefreshToken,
         LoginAttempts,
@@ -229,6 +241,7 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
         MfaLogin,
         Passkey,
         WebAuthnChallenge,
+        SigningKey,
       ]),
       ThrottlerModule.forRootAsync({
         imports: [options, redis],

@@ -33,6 +33,9 @@ export interface AuthModuleOptions {
     accessTokenTtlSeconds?: number;
     loginTtlSeconds?: number;
     loginIdleTimeoutSeconds?: number;
+    /** `ES256` (default): signing keys in the database, published at /.well-known/jwks.json; `HS256`: secrets.jwt. */
+    algorithm?: 'ES256' | 'HS256';
+    keyRotationDays?: number;
   };
   passwordMinLength?: number;
   bcryptCost?: number;
@@ -90,6 +93,8 @@ export interface AuthOptions extends UsersOptions, SessionsOptions, MailOptions 
     readonly audience: string;
     /** A token login (one refresh-token family) ends this long after sign-in. */
     readonly loginTtlSeconds: number;
+    readonly algorithm: 'ES256' | 'HS256';
+    readonly keyRotationDays: number;
   };
   readonly abuse: {
     readonly rateLimit: number;
@@ -160,6 +165,8 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
   if (captcha !== undefined && !(captcha.provider in CAPTCHA_VERIFY_URLS))
     throw invalid('captcha.provider', 'turnstile, hcaptcha or recaptcha');
   const serviceName = text('serviceName', o.serviceName, 'Nest Auth');
+  const algorithm = o.jwt?.algorithm ?? 'ES256';
+  if (algorithm !== 'ES256' && algorithm !== 'HS256') throw invalid('jwt.algorithm', 'ES256 or HS256');
   const routes = o.session?.routes ?? ['*path'];
   if (!Array.isArray(routes) || !routes.length || routes.some((route) => typeof route !== 'string' || !route))
     throw invalid('session.routes', 'a non-empty list of route paths');
@@ -202,6 +209,8 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
         1,
         365 * DAY_S,
       ),
+      algorithm,
+      keyRotationDays: int('jwt.keyRotationDays', o.jwt?.keyRotationDays, 30, 1, 365),
     },
     passwordMinLength: int('passwordMinLength', o.passwordMinLength, 8, 8, 128),
     bcryptCost: int('bcryptCost', o.bcryptCost, 12, 4, 31),

@@ -230,6 +230,11 @@ describe('loadConfig', () => {
       reauthMaxAgeMs: 300_000,
     });
     expect(defaults.captcha).toBeUndefined();
+    expect(defaults.jwt).toMatchObject({ algorithm: 'ES256', keyRotationDays: 30 });
+    expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_KEY_ROTATION_DAYS: '7' }).jwt).toMatchObject({
+      algorithm: 'HS256',
+      keyRotationDays: 7,
+    });
     const set = loadConfig({
       PUBLIC_URL: 'https://id.example.org',
       SERVICE_NAME: 'Example ID',
@@ -254,6 +259,8 @@ describe('loadConfig', () => {
     [{ CAPTCHA_PROVIDER: 'turnstile' }, 'CAPTCHA_PROVIDER needs CAPTCHA_SECRET'],
     [{ CAPTCHA_PROVIDER: 'friendly' }, 'CAPTCHA_PROVIDER must be turnstile, hcaptcha or recaptcha'],
     [{ REAUTH_MAX_AGE_SECONDS: '0' }, 'REAUTH_MAX_AGE_SECONDS must be a whole number from 1 to 86400'],
+    [{ JWT_ALGORITHM: 'RS256' }, 'JWT_ALGORITHM must be ES256 or HS256'],
+    [{ JWT_KEY_ROTATION_DAYS: '0' }, 'JWT_KEY_ROTATION_DAYS must be a whole number from 1 to 365'],
   ])('refuses %p with one line', (env, message) => {
     expect(problemsOf(env as Record<string, string>)).toContain(message);
   });

@@ -67,6 +67,10 @@ export abstract class AppConfig {
     readonly loginTtlSeconds: number;
     /** ...and once it has not been used (refreshed, or its access tokens used) for this long. */
     readonly loginIdleTimeoutSeconds: number;
+    /** ES256: signing keys in the database, published as a JWKS; HS256: JWT_SECRET. */
+    readonly algorithm: 'ES256' | 'HS256';
+    /** A new ES256 signing key this often. */
+    readonly keyRotationDays: number;
   };
   abstract readonly admin?: {
     readonly email: string;
@@ -281,6 +285,8 @@ export function loadConfig(
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS ?? 15 * 60,
       loginTtlSeconds: env.TOKEN_LOGIN_TTL_SECONDS ?? 30 * 24 * 3600,
       loginIdleTimeoutSeconds: env.TOKEN_LOGIN_IDLE_TIMEOUT_SECONDS ?? 7 * 24 * 3600,
+      algorithm: (env.JWT_ALGORITHM ?? 'ES256') as 'ES256' | 'HS256',
+      keyRotationDays: env.JWT_KEY_ROTATION_DAYS ?? 30,
     },
     admin:
       env.ADMIN_EMAIL && env.ADMIN_PASSWORD

@@ -140,6 +140,14 @@ export class EnvironmentVariables {
   JWT_AUDIENCE?: string;
 
   @IsOptional()
+  @IsIn(['ES256', 'HS256'], { message: 'JWT_ALGORITHM must be ES256 or HS256' })
+  JWT_ALGORITHM?: string;
+
+  @IsOptional()
+  @IntegerInRange(1, 365)
+  JWT_KEY_ROTATION_DAYS?: number;
+
+  @IsOptional()
   @Matches(/^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/, { message: 'ADMIN_EMAIL must be an email address' })
   ADMIN_EMAIL?: string;
 

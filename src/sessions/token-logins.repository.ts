@@ -72,6 +72,14 @@ export class TokenLoginsRepository {
   }
 
   /** Its `last_used_at` becomes the database's now. */
+  /** Whether any token login is still live (the signing keys ask it once, at the switch to ES256). */
+  async anyLive(manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+    const rows = await manager.query<unknown[]>(
+      `SELECT 1 FROM ${this.table} WHERE revoked_at IS NULL AND expires_at > now() LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
   /** The user proved a factor again on this login (a step-up). */
   async setAuthenticatedNow(id: string): Promise<void> {
     await this.dataSource.manager.update(TokenLogin, { id }, { authenticatedAt: () => 'now()' });

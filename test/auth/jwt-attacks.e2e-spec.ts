@@ -143,7 +143,9 @@ describe('JWT access token attacks (GET /api/auth/me)', () => {
     await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
     keyServerUrl = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}/keys.json`;
 
-    ctx = await startAppOnFreshDatabase();
+    // HS256 mode (JWT_ALGORITHM=HS256): the forger holds the real secret as a control.
+    // The ES256 keys and their attacks: test/auth/signing-keys.e2e-spec.ts.
+    ctx = await startAppOnFreshDatabase({ JWT_ALGORITHM: 'HS256' });
     alice = await signup('alice.jwt@example.com', 'Alice');
     bob = await signup('bob.jwt@example.com', 'Bob');
     genuine = await login(alice.email);

@@ -40,9 +40,12 @@ describe('token logins', () => {
       expect(res.headers['set-cookie']).toBeUndefined();
     });
 
-    it('signs HS256 access tokens of type at+jwt with sub, sid, jti, iat, exp (15 min), iss and aud', async () => {
+    it('signs ES256 access tokens of type at+jwt, with the kid of a published key, sub, sid, jti, iat, exp (15 min), iss and aud', async () => {
       const { accessToken } = await tokenLogin(ctx.http, user);
-      expect(decodeJwtPart(accessToken, 0)).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+      const header = decodeJwtPart(accessToken, 0);
+      expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
+      const jwks = await ctx.http().get('/.well-known/jwks.json').expect(200);
+      expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).toContain(header.kid);
       const claims = decodeJwtPart(accessToken, 1);
       expect(claims).toEqual({
         sub: user.id,

@@ -18,6 +18,7 @@ const TABLES = [
   'recovery_codes',
   'refresh_tokens',
   'roles',
+  'signing_keys',
   'token_logins',
   'totp_factors',
   'user_roles',

@@ -54,8 +54,8 @@ describe('the npm package', () => {
     );
     expect(JSON.parse(loaded.trim().split('\n').pop()!)).toEqual({
       module: 'AuthModule',
-      entities: 14,
-      migrations: 8,
+      entities: 15,
+      migrations: 9,
       decorators: ['function', 'function', 'function'],
     });
   });

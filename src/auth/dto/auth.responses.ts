@@ -16,7 +16,10 @@ export class CsrfTokenResponse {
 }
 
 export class TokenPairResponse {
-  @ApiProperty({ description: 'JWT, HS256; send as Authorization: Bearer' })
+  @ApiProperty({
+    description:
+      'JWT (ES256, verifiable with /.well-known/jwks.json; HS256 by choice); send as Authorization: Bearer',
+  })
   accessToken!: string;
 
   @ApiProperty({ description: 'Opaque, single use; exchange at POST /api/auth/token/refresh' })

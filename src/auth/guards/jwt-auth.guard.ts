@@ -5,13 +5,12 @@ import { isDependencyUnavailable } from '../../common/dependency-unavailable';
 import type { AuthContext } from '../auth-context';
 import { extractAccessToken, INVALID_ACCESS_TOKEN, JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from '../strategies/run-strategy';
+import { ACCESS_TOKEN_TYPE } from '../tokens/access-token-type';
 import type { AccessTokenClaims } from '../tokens/token.service';
 
 /** Access tokens remembered as verified, per instance (about 30 MB when full). */
 const REMEMBERED_TOKENS = 50_000;
 
-/** The `typ` of our access tokens (RFC 9068 section 2.1). */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** `typ` is a media type: compared case-insensitively, with or without `application/`. */
 const ACCESS_TOKEN_TYPES = new Set([ACCESS_TOKEN_TYPE, `application/${ACCESS_TOKEN_TYPE}`]);
 

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
@@ -9,6 +10,7 @@ import { TokenLoginActivity } from '../../sessions/token-login-activity';
 import type { AccessTokenClaims } from '../tokens/token.service';
 import { privateRegistry } from './run-strategy';
 import { jwtKey } from '../tokens/jwt-key';
+import { SigningKeysService } from '../tokens/signing-keys.service';
 
 export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
 
@@ -16,7 +18,8 @@ export const INVALID_ACCESS_TOKEN = 'Invalid or expired access token';
 export const extractAccessToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /**
- * Bearer access tokens: only from the Authorization header, HS256 only, issuer and
+ * Bearer access tokens: only from the Authorization header, ES256 by a published key
+ * (or HS256, see verificationKeyFor), issuer and
  * audience checked; then the login must be live and the subject's, and the user must
  * exist and be enabled. Both checks are in memory (see TokenLoginCache, UserCache).
  */
@@ -27,13 +30,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly logins: TokenLoginCache,
     private readonly users: UserCache,
     private readonly activity: TokenLoginActivity,
+    signingKeys: SigningKeysService,
   ) {
+    // A KeyObject, not the string: jsonwebtoken otherwise tries (and fails) to
+    // parse the secret as a public key on every verification.
+    const hmac = jwtKey(config);
     super({
       jwtFromRequest: extractAccessToken,
-      // A KeyObject, not the string: jsonwebtoken otherwise tries (and fails) to
-      // parse the secret as a public key on every verification.
-      secretOrKey: jwtKey(config) as unknown as Buffer,
-      algorithms: ['HS256'],
+      // The key is chosen by the token's header, and only one that this service would
+      // sign with fits: ES256 by a published kid; HS256 with JWT_SECRET only in HS256
+      // mode, or for tokens from before the switch to ES256. Anything else is 401.
+      secretOrKeyProvider: (_req, rawJwt: string, done) => {
+        const key = verificationKeyFor(rawJwt, config, signingKeys, hmac);
+        return key
+          ? done(null, key as unknown as Buffer)
+          : done(new UnauthorizedException(INVALID_ACCESS_TOKEN));
+      },
+      algorithms: config.jwt.algorithm === 'ES256' ? ['ES256', 'HS256'] : ['HS256'],
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       ignoreExpiration: false,
@@ -57,6 +70,37 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     this.activity.touch(claims.sid);
     return { user, method: 'jwt', loginId: claims.sid };
   }
+}
+
+/** The key that may verify `rawJwt`, from its header (not yet trusted: the signature check follows). */
+function verificationKeyFor(
+  rawJwt: string,
+  config: AuthOptions,
+  signingKeys: SigningKeysService,
+  hmac: KeyObject,
+): KeyObject | undefined {
+  const [header, payload] = rawJwt.split('.').map((part) => {
+    try {
+      return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  });
+  // (Its `typ` was checked by JwtAuthGuard before this runs.)
+  if (!header || !payload) return undefined;
+  if (config.jwt.algorithm === 'HS256')
+    return header.alg === 'HS256' && header.kid === undefined ? hmac : undefined;
+  if (header.alg === 'ES256' && typeof header.kid === 'string')
+    return signingKeys.verificationKey(header.kid);
+  const { iat, exp } = payload;
+  if (
+    header.alg === 'HS256' &&
+    header.kid === undefined &&
+    typeof iat === 'number' &&
+    typeof exp === 'number'
+  )
+    return signingKeys.acceptsLegacyHs256(iat, exp) ? hmac : undefined;
+  return undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

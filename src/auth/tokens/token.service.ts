@@ -15,7 +15,9 @@ import type { User } from '../../users/user.entity';
 import { UsersRepository } from '../../users/users.repository';
 import type { TokenPairResponse } from '../dto/auth.responses';
 import { INVALID_CREDENTIALS } from '../auth-messages';
+import { ACCESS_TOKEN_TYPE } from './access-token-type';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { SigningKeysService } from './signing-keys.service';
 
 /** The claims of an access token. `sid` names the token login it belongs to. */
 export interface AccessTokenClaims {
@@ -54,6 +56,7 @@ export class TokenService {
     private readonly refreshTokens: RefreshTokensRepository,
     @Inject(AUTH_OPTIONS) private readonly config: AuthOptions,
     private readonly audit: AuditService,
+    private readonly signingKeys: SigningKeysService,
   ) {}
 
   /**
@@ -159,6 +162,18 @@ export class TokenService {
       iss: this.config.jwt.issuer,
       aud: this.config.jwt.audience,
     };
-    return { accessToken: this.jwt.sign(claims), refreshToken, tokenType: 'Bearer', expiresIn: exp - now };
+    return { accessToken: this.sign(claims), refreshToken, tokenType: 'Bearer', expiresIn: exp - now };
+  }
+
+  /** ES256 with the current signing key, its `kid` in the header (HS256 mode: JwtModule's JWT_SECRET). */
+  private sign(claims: AccessTokenClaims): string {
+    if (!this.signingKeys.enabled) return this.jwt.sign(claims);
+    const { kid, privateKey } = this.signingKeys.signingKey();
+    return this.jwt.sign(claims, {
+      // A per-call `secret` is the one @nestjs/jwt gives precedence over the module's.
+      secret: privateKey as unknown as Buffer,
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: ACCESS_TOKEN_TYPE, kid },
+    });
   }
 }

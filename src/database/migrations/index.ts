@@ -6,6 +6,7 @@ import { CleanupIndexes1795453595746 } from './1795453595746-CleanupIndexes';
 import { IntegrityUnderRaces1796127747170 } from './1796127747170-IntegrityUnderRaces';
 import { AccountRecovery1796149708031 } from './1796149708031-AccountRecovery';
 import { SecondFactors1796151733471 } from './1796151733471-SecondFactors';
+import { SigningKeys1796153389562 } from './1796153389562-SigningKeys';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   IntegrityUnderRaces1796127747170,
   AccountRecovery1796149708031,
   SecondFactors1796151733471,
+  SigningKeys1796153389562,
 ];

@@ -22,7 +22,7 @@ export { RateLimitGuard } from './auth/guards/rate-limit.guard';
 export { RolesGuard } from './roles/roles.guard';
 
 // Types of what the guards hand a host's controllers.
-export type { AuthContext } from './auth/auth-context';
+export type { AuthContext, AuthMethod } from './auth/auth-context';
 export type { SignInMethod } from './sessions/sign-in-method';
 export { BuiltInRole } from './roles/role-names';
 
@@ -42,6 +42,7 @@ export { MfaLogin } from './auth/mfa/mfa-login.entity';
 export { Passkey } from './auth/passkeys/passkey.entity';
 export { WebAuthnChallenge } from './auth/passkeys/webauthn-challenge.entity';
 export { SigningKey } from './auth/tokens/signing-key.entity';
+export { ApiKey } from './auth/api-keys/api-key.entity';
 export { UsersService } from './users/users.service';
 export { SignInsService } from './sessions/sign-ins.service';
 export { AuditService } from './audit/audit.service';

@@ -28,6 +28,8 @@ export const AUDIT_EVENT_TYPES = [
   'passkey.deleted',
   'passkey.failed',
   'signing_key.rotated',
+  'apikey.created',
+  'apikey.revoked',
   'signin.revoked',
   'signins.revoked_all',
   'roles.changed',

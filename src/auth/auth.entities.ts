@@ -1,4 +1,5 @@
 import { AuditEvent } from '../audit/audit-event.entity';
+import { ApiKey } from './api-keys/api-key.entity';
 import { migrations } from '../database/migrations';
 import { Role } from '../roles/role.entity';
 import { CookieSession } from '../sessions/cookie-session.entity';
@@ -36,6 +37,7 @@ export const authEntities = [
   Passkey,
   WebAuthnChallenge,
   SigningKey,
+  ApiKey,
 ];
 
 /** The migrations that create and update those tables, oldest first. */

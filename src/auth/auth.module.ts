@@ -19,6 +19,12 @@ import { SESSIONS_OPTIONS } from '../sessions/sessions.options';
 import { SessionsModule } from '../sessions/sessions.module';
 import { USERS_OPTIONS } from '../users/users.options';
 import { UsersModule } from '../users/users.module';
+import { ApiKeyCache } from './api-keys/api-key-cache';
+import { ApiKey } from './api-keys/api-key.entity';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysRepository } from './api-keys/api-keys.repository';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { UserApiKeysController } from './api-keys/user-api-keys.controller';
 import { AuthController } from './auth.controller';
 import { authEntities } from './auth.entities';
 import {
@@ -111,6 +117,8 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
     PasskeysController,
     JwksController,
     SigningKeysController,
+    ApiKeysController,
+    UserApiKeysController,
   ],
   providers: [
     PasswordResetService,
@@ -130,6 +138,9 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
     PasskeysService,
     SigningKeysRepository,
     SigningKeysService,
+    ApiKeysRepository,
+    ApiKeyCache,
+    ApiKeysService,
     AuthService,
     LocalStrategy,
     JwtStrategy,
@@ -242,6 +253,7 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
         Passkey,
         WebAuthnChallenge,
         SigningKey,
+        ApiKey,
       ]),
       ThrottlerModule.forRootAsync({
         imports: [options, redis],

@@ -17,7 +17,7 @@ const ECHO_WAIT_MS = 1000;
 
 /** What changed: a cache entry every instance must drop. */
 export interface Invalidation {
-  kind: 'session' | 'login' | 'user' | 'signing-key';
+  kind: 'session' | 'login' | 'user' | 'signing-key' | 'apikey';
   key: string;
 }
 

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/swagger';
 import pkg from '../../package.json';
 import type { AppConfig } from '../config/app-config';
-import { BEARER_SCHEME, SESSION_SCHEME } from '../auth/decorators/security-schemes';
+import { APIKEY_SCHEME, BEARER_SCHEME, SESSION_SCHEME } from '../auth/decorators/security-schemes';
 
 /** Security scheme names used by `@ApiBearerAuth` / `@ApiCookieAuth` on routes. */
 
@@ -22,9 +22,11 @@ export function setUpSwagger(app: INestApplication, config: AppConfig): void {
     .setVersion(pkg.version)
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie' }, SESSION_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, APIKEY_SCHEME)
     // Every route needs one of the two unless it says otherwise (@Public, @Auth).
     .addSecurityRequirements(BEARER_SCHEME)
     .addSecurityRequirements(SESSION_SCHEME)
+    .addSecurityRequirements(APIKEY_SCHEME)
     .build();
   SwaggerModule.setup('docs', app, () => withCommonResponses(SwaggerModule.createDocument(app, document)), {
     jsonDocumentUrl: 'docs-json',

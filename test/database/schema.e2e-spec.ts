@@ -9,6 +9,7 @@ import { createTestDatabase } from '../support/test-database';
 
 const TABLES = [
   'account_tokens',
+  'api_keys',
   'audit_events',
   'cookie_sessions',
   'login_attempts',

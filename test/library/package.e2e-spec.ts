@@ -54,8 +54,8 @@ describe('the npm package', () => {
     );
     expect(JSON.parse(loaded.trim().split('\n').pop()!)).toEqual({
       module: 'AuthModule',
-      entities: 15,
-      migrations: 9,
+      entities: 16,
+      migrations: 10,
       decorators: ['function', 'function', 'function'],
     });
   });

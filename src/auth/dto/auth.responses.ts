@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { UserResponse } from '../../users/dto/user.response';
-import type { SignInMethod } from '../../sessions/sign-in-method';
+import type { AuthMethod } from '../auth-context';
 
 export class SessionLoginResponse {
   @ApiProperty({ type: UserResponse })
@@ -33,6 +33,6 @@ export class TokenPairResponse {
 }
 
 export class MeResponse extends UserResponse {
-  @ApiProperty({ enum: ['session', 'jwt'] })
-  authMethod!: SignInMethod;
+  @ApiProperty({ enum: ['session', 'jwt', 'apikey'] })
+  authMethod!: AuthMethod;
 }

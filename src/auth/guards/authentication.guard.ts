@@ -9,8 +9,8 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { UserCache } from '../../users/user-cache';
-import type { SignInMethod } from '../../sessions/sign-in-method';
-import type { AuthContext } from '../auth-context';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import type { AuthContext, AuthMethod } from '../auth-context';
 import { NEEDS_RECENT_AUTHENTICATION } from '../../common/recent-authentication.decorator';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { Reauthentication } from '../reauthentication.service';
@@ -26,7 +26,8 @@ export const EMAIL_NOT_VERIFIED =
 
 /**
  * The one global guard. Per request: an `Authorization: Bearer` header means a JWT;
- * otherwise a signed-in session cookie; otherwise 401. `@Public()` opts a route
+ * otherwise an `X-API-Key` header an API key; otherwise a signed-in session cookie;
+ * otherwise 401. `@Public()` opts a route
  * out, `@Auth(method)` limits it to one method. Cookie requests with an unsafe
  * method must also pass the CSRF check (403). With EMAIL_VERIFICATION=required, an
  * unverified user gets 403 everywhere but on `@AllowUnverified()` routes; a
@@ -41,6 +42,7 @@ export class AuthenticationGuard implements CanActivate {
     private readonly csrf: CsrfService,
     @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
     private readonly reauth: Reauthentication,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -48,20 +50,25 @@ export class AuthenticationGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
 
     const req = context.switchToHttp().getRequest<Request>();
-    const method: SignInMethod | undefined = BEARER.test(req.headers.authorization ?? '')
+    const apiKey = req.headers['x-api-key'];
+    const method: AuthMethod | undefined = BEARER.test(req.headers.authorization ?? '')
       ? 'jwt'
-      : req.session?.userId
-        ? 'session'
-        : undefined;
+      : apiKey !== undefined
+        ? 'apikey'
+        : req.session?.userId
+          ? 'session'
+          : undefined;
     if (!method) throw new UnauthorizedException('Authentication required');
-    const allowed = this.reflector.getAllAndOverride<SignInMethod[]>(AUTH_METHODS, targets);
+    const allowed = this.reflector.getAllAndOverride<AuthMethod[]>(AUTH_METHODS, targets);
     if (allowed && !allowed.includes(method))
       throw new UnauthorizedException(`This route needs ${allowed.join(' or ')} authentication`);
 
     req.auth =
       method === 'jwt'
         ? await this.jwt.authenticate(req, context.switchToHttp().getResponse<Response>())
-        : await this.viaSession(req);
+        : method === 'apikey'
+          ? await this.apiKeys.authenticate(req, typeof apiKey === 'string' ? apiKey : '')
+          : await this.viaSession(req);
     if (
       this.options.account.emailVerification === 'required' &&
       !req.auth.user.emailVerified &&

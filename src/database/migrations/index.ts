@@ -7,6 +7,7 @@ import { IntegrityUnderRaces1796127747170 } from './1796127747170-IntegrityUnder
 import { AccountRecovery1796149708031 } from './1796149708031-AccountRecovery';
 import { SecondFactors1796151733471 } from './1796151733471-SecondFactors';
 import { SigningKeys1796153389562 } from './1796153389562-SigningKeys';
+import { ApiKeys1796154991901 } from './1796154991901-ApiKeys';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones; add them here. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   AccountRecovery1796149708031,
   SecondFactors1796151733471,
   SigningKeys1796153389562,
+  ApiKeys1796154991901,
 ];

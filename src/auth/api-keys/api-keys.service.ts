@@ -128,7 +128,7 @@ export class ApiKeysService {
     const roles = owner.roles.filter((role) => key.roles.includes(role.name) && held.has(role.name));
     this.touch(key.id);
     return {
-      user: { ...owner, roles } as User,
+      user: { ...owner, roles },
       method: 'apikey',
       apiKeyId: key.id,
     };

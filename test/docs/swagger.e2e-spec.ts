@@ -17,19 +17,20 @@ describe('Swagger', () => {
     expect(res.text).toContain('swagger-ui');
   });
 
-  it('serves an OpenAPI 3 document at /docs-json with both security schemes', async () => {
+  it('serves an OpenAPI 3 document at /docs-json with the three security schemes', async () => {
     const res = await ctx.http().get('/docs-json').expect(200);
     expect(res.body.openapi).toMatch(/^3\./);
     expect(res.body.components.securitySchemes).toEqual({
       bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       session: { type: 'apiKey', in: 'cookie', name: 'sid' },
+      apikey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
     });
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/api', '/api/health']));
   });
 
   it("states each route's security requirement and its 401/403 answers, from the decorators", async () => {
     const { body } = await ctx.http().get('/docs-json').expect(200);
-    expect(body.security).toEqual([{ bearer: [] }, { session: [] }]);
+    expect(body.security).toEqual([{ bearer: [] }, { session: [] }, { apikey: [] }]);
     const op = (path: string, method: string) => body.paths[path][method];
 
     expect(op('/api/auth/signup', 'post').security).toEqual([{}]);

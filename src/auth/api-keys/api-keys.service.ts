@@ -157,6 +157,10 @@ export class ApiKeysService {
       this.blockedUntil.set(ip, until);
       throw tooMany(until);
     }
+    // The budget is spent: the next check from this client, right key or not, waits for the window.
+    if (record.totalHits >= rateLimit) {
+      this.blockedUntil.set(ip, Date.now() + Math.max(record.timeToExpire, record.timeToBlockExpire) * 1000);
+    }
   }
 }
 

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import {
   BadRequestException,
   HttpException,
@@ -13,6 +12,7 @@ import { ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { BoundedMap } from '../../common/bounded-map';
+import { randomSecret, sha256Hex } from '../../common/opaque-secrets';
 import { InvalidationBus } from '../../database/invalidation-bus';
 import { effectiveRoles } from '../../roles/role-names';
 import { UserCache } from '../../users/user-cache';
@@ -28,8 +28,6 @@ const KEY_PREFIX = 'nak_';
 const SHOWN_PREFIX_LENGTH = 12;
 const USE_WRITE_INTERVAL_MS = 60_000;
 export const INVALID_API_KEY = 'Invalid, expired or revoked API key';
-
-const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export interface NewApiKey {
   name: string;
@@ -72,12 +70,12 @@ export class ApiKeysService {
     if (missing.length) throw new BadRequestException([`roles not held by the owner: ${missing.join(', ')}`]);
     if (request.expiresAt && request.expiresAt.getTime() <= Date.now())
       throw new BadRequestException(['expiresAt must be in the future']);
-    const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const key = `${KEY_PREFIX}${randomSecret()}`;
     const stored = await this.keys.create({
       userId: owner.id,
       name: request.name.trim(),
       prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
-      keyHash: hashOf(key),
+      keyHash: sha256Hex(key),
       roles: roles.sort(),
       expiresAt: request.expiresAt ?? null,
     });
@@ -117,7 +115,7 @@ export class ApiKeysService {
   }
 
   private async check(rawKey: string): Promise<AuthContext | undefined> {
-    const keyHash = hashOf(rawKey);
+    const keyHash = sha256Hex(rawKey);
     const key = this.cache.peek(keyHash) ?? (await this.cache.get(keyHash));
     if (!key || key === 'revoked' || (key.expiresAt !== null && key.expiresAt <= Date.now()))
       return undefined;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { sha256Hex } from '../../common/opaque-secrets';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
 import { normaliseEmail } from '../../users/email';
@@ -104,5 +104,5 @@ export class LoginLockout {
 }
 
 function keyOf(email: string): string {
-  return createHash('sha256').update(normaliseEmail(email)).digest('hex');
+  return sha256Hex(normaliseEmail(email));
 }

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
+import { randomSecret, sha256Hex } from '../../common/opaque-secrets';
 import type { SignInMethod } from '../../sessions/sign-in-method';
 import type { User } from '../../users/user.entity';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
@@ -29,8 +29,6 @@ export interface SecondFactorProof {
   code?: string;
   recoveryCode?: string;
 }
-
-const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
  * The second step of a password login. The password step hands out an `mfaToken`
@@ -60,9 +58,9 @@ export class MfaLoginService {
   }
 
   async challenge(user: User, kind: SignInMethod): Promise<MfaChallenge> {
-    const mfaToken = randomBytes(32).toString('base64url');
+    const mfaToken = randomSecret();
     await this.logins.create({
-      tokenHash: hashOf(mfaToken),
+      tokenHash: sha256Hex(mfaToken),
       userId: user.id,
       kind,
       credentialVersion: user.credentialVersion,
@@ -83,7 +81,7 @@ export class MfaLoginService {
     proof: SecondFactorProof,
     onlyKind?: SignInMethod,
   ): Promise<{ user: User; kind: SignInMethod }> {
-    const login = await this.logins.findUsable(hashOf(mfaToken));
+    const login = await this.logins.findUsable(sha256Hex(mfaToken));
     const user = login && (await this.users.findById(login.userId));
     if (!login || !user || user.disabled || (onlyKind && login.kind !== onlyKind))
       throw new UnauthorizedException(INVALID_MFA_TOKEN);

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { sha256Hex } from '../../common/opaque-secrets';
 import type { PublishingTransaction } from '../../database/invalidation-bus';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
 
@@ -13,7 +14,7 @@ function normalise(code: string): string {
 }
 
 function hashOf(code: string): string {
-  return createHash('sha256').update(normalise(code)).digest('hex');
+  return sha256Hex(normalise(code));
 }
 
 /**

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { randomSecret, sha256Hex } from '../../common/opaque-secrets';
 import { tableOf } from '../../database/table-name';
 import { AccountToken, type AccountTokenPurpose } from './account-token.entity';
 
@@ -12,13 +12,11 @@ export interface NewAccountToken {
 }
 
 export function newAccountToken(): NewAccountToken {
-  const token = randomBytes(32).toString('base64url');
-  return { token, tokenHash: hashAccountToken(token) };
+  const token = randomSecret();
+  return { token, tokenHash: sha256Hex(token) };
 }
 
-export function hashAccountToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+export const hashAccountToken = sha256Hex;
 
 /** The `account_tokens` table. */
 @Injectable()

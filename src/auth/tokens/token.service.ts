@@ -1,10 +1,11 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
+import { randomSecret, sha256Hex } from '../../common/opaque-secrets';
 import { clientInfo } from '../client-info';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { SignInsService } from '../../sessions/sign-ins.service';
@@ -31,10 +32,6 @@ export interface AccessTokenClaims {
 }
 
 const INVALID_REFRESH = 'Invalid or expired refresh token';
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /**
  * Token logins: short-lived JWT access tokens plus opaque, single-use refresh
@@ -81,8 +78,8 @@ export class TokenService {
         },
         manager,
       );
-      const refreshToken = randomBytes(32).toString('base64url');
-      await this.refreshTokens.insert(hashToken(refreshToken), login.id, manager);
+      const refreshToken = randomSecret();
+      await this.refreshTokens.insert(sha256Hex(refreshToken), login.id, manager);
       return this.pair(user.id, login, refreshToken);
     });
     await this.audit.record(req, { type: 'login.succeeded', userId: user.id, details: { method: 'jwt' } });
@@ -91,7 +88,7 @@ export class TokenService {
 
   /** Spends `refreshToken` and returns the next pair of the same login. */
   async rotate(refreshToken: string, req?: Request): Promise<TokenPairResponse> {
-    const tokenHash = hashToken(refreshToken);
+    const tokenHash = sha256Hex(refreshToken);
     const outcome = await this.dataSource.transaction(async (manager) => {
       const loginId = await this.refreshTokens.spend(tokenHash, manager);
       if (!loginId) return { reused: await this.refreshTokens.findByHash(tokenHash, manager) };
@@ -101,8 +98,8 @@ export class TokenService {
       const user = await this.userCache.get(login.userId);
       if (!user || user.disabled || user.credentialVersion !== login.credentialVersion) return {};
 
-      const next = randomBytes(32).toString('base64url');
-      await this.refreshTokens.insert(hashToken(next), loginId, manager);
+      const next = randomSecret();
+      await this.refreshTokens.insert(sha256Hex(next), loginId, manager);
       await this.logins.markUsed(loginId, manager);
       return { pair: this.pair(user.id, login, next), userId: user.id };
     });
@@ -126,7 +123,7 @@ export class TokenService {
 
   /** Ends the login `refreshToken` belongs to (spent or not). Unknown tokens are ignored. */
   async revoke(refreshToken: string, req?: Request): Promise<void> {
-    const token = await this.refreshTokens.findByHash(hashToken(refreshToken));
+    const token = await this.refreshTokens.findByHash(sha256Hex(refreshToken));
     if (!token) return;
     await this.signIns.revokeLogins([token.loginId]);
     const login = await this.logins.findById(token.loginId);

@@ -1,7 +1,6 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { PasswordService } from './password.service';
 import type { Request } from 'express';
-import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { lockUntilTransactionEnds } from '../database/advisory-lock';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
@@ -149,10 +148,13 @@ export class UsersService {
     });
   }
 
-  /** The owner proved the address. */
-  async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
-    await this.users.setEmailVerified(id, manager);
-    await this.bus.publish([{ kind: 'user', key: id }]);
+  /** The owner proved the address (in one transaction with `within`, announced at its commit). */
+  async markEmailVerified(id: string, within?: WithinUserChange): Promise<void> {
+    await this.bus.transaction(async (tx) => {
+      await within?.(tx, { id });
+      await this.users.setEmailVerified(id, tx.manager);
+      await tx.publish([{ kind: 'user', key: id }]);
+    });
   }
 
   /**

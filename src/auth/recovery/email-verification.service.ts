@@ -5,7 +5,6 @@ import { AuditService } from '../../audit/audit.service';
 import { MailService } from '../../mail/mail.service';
 import { normaliseEmail } from '../../users/email';
 import type { User } from '../../users/user.entity';
-import { UsersRepository } from '../../users/users.repository';
 import { UsersService } from '../../users/users.service';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { Reauthentication } from '../reauthentication.service';
@@ -36,7 +35,6 @@ export class EmailVerificationService {
     @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
     private readonly dataSource: DataSource,
     private readonly users: UsersService,
-    private readonly userRows: UsersRepository,
     private readonly tokens: AccountTokensRepository,
     private readonly mail: MailService,
     private readonly reauth: Reauthentication,
@@ -130,11 +128,7 @@ export class EmailVerificationService {
     };
 
     if (found.purpose === 'email_verification') {
-      await this.dataSource.transaction(async (manager) => {
-        await spend(manager);
-        await this.userRows.setEmailVerified(before.id, manager);
-      });
-      await this.users.markEmailVerified(before.id);
+      await this.users.markEmailVerified(before.id, (tx) => spend(tx.manager));
       await this.audit.record(req, { type: 'email.verified', userId: before.id });
       return { user: await this.users.findByIdOrFail(before.id) };
     }

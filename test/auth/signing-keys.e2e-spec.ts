@@ -5,9 +5,9 @@ import {
   sign as cryptoSign,
   type KeyObject,
 } from 'node:crypto';
-import { Client } from 'pg';
 import type { Response } from 'supertest';
 import { decodeJwtPart, sessionLogin, signUp, sleep, tokenLogin } from '../support/auth-helpers';
+import { sql, within } from '../support/sql';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import {
   startApp,
@@ -55,29 +55,6 @@ const me = (app: TestApp, token: string) =>
 const jwks = async (app: TestApp) =>
   (await app.http().get('/.well-known/jwks.json').expect(200)).body as { keys: Jwk[] };
 const kids = async (app: TestApp) => (await jwks(app)).keys.map((key) => key.kid).sort();
-
-async function sql<T extends Json>(url: string, text: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Retries `check` until it passes, for at most `timeoutMs` (the feed is asynchronous). */
-async function within<T>(timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(25);
-    }
-  }
-}
 
 describe('ES256 signing keys and GET /.well-known/jwks.json', () => {
   let ctx: TestContext;

@@ -1,5 +1,5 @@
+import { sql, within } from '../support/sql';
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { Response } from 'supertest';
 import type Test from 'supertest/lib/test';
 import {
@@ -64,29 +64,6 @@ async function createKey(app: TestApp, caller: Caller, body: Json = {}): Promise
 
 const withKey = (app: TestApp, key: string, path = '/api/auth/me') =>
   app.http().get(path).set('X-API-Key', key);
-
-async function sql<T extends Json>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Retries `check` until it passes, for at most `timeoutMs`. */
-async function within<T>(timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(25);
-    }
-  }
-}
 
 describe('API keys', () => {
   let ctx: TestContext;

@@ -158,6 +158,7 @@ const GUARDS = [RateLimitGuard, AuthenticationGuard, RolesGuard];
   ],
   exports: [
     AuthService,
+    ApiKeysService,
     SecondFactorsService,
     MfaLoginService,
     PasskeysService,

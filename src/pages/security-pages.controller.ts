@@ -16,6 +16,8 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ApiKeysService } from '../auth/api-keys/api-keys.service';
+import { CreateApiKeyDto } from '../auth/api-keys/dto/api-key.dto';
 import { Auth } from '../auth/decorators/auth.decorator';
 import { RateLimited } from '../auth/decorators/rate-limited.decorator';
 import { TotpCodeDto } from '../auth/mfa/dto/mfa.dto';
@@ -37,7 +39,18 @@ const NOTICES = new Map([
   ['passkey-removed', 'Passkey removed: it no longer signs in.'],
   ['reauthenticated', 'Thank you: you can change these settings now.'],
   ['confirm-first', 'Adding a passkey needs a recent sign-in: confirm it is you first, then add it.'],
+  ['key-revoked', 'API key revoked: it no longer works, on any instance.'],
 ]);
+
+/** The expiry choices of the API-key form (days; '' = never), as GitHub and most consoles offer them. */
+const KEY_LIFETIMES_DAYS = new Map([
+  ['', undefined],
+  ['7', 7],
+  ['30', 30],
+  ['90', 90],
+  ['365', 365],
+]);
+const DAY_MS = 86_400_000;
 
 /**
  * The QR code exactly as `qrcode` draws it (an `<svg>` of `<path>`s with plain
@@ -62,6 +75,7 @@ export class SecurityPagesController {
   constructor(
     private readonly factors: SecondFactorsService,
     private readonly passkeys: PasskeysService,
+    private readonly apiKeys: ApiKeysService,
     private readonly reauth: Reauthentication,
     private readonly pages: PageRenderer,
   ) {}
@@ -158,6 +172,56 @@ export class SecurityPagesController {
     });
   }
 
+  /**
+   * A new API key (a sensitive action, like POST /api/keys): shown on this answer only,
+   * with the roles ticked (at most the user's) and an expiry from the list.
+   */
+  @Auth('session')
+  @RateLimited('password')
+  @Post('keys')
+  createKey(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>): Promise<void> {
+    return this.sensitive(req, res, async () => {
+      const fields = typeof body === 'object' && body !== null ? body : {};
+      // Unticked boxes send nothing: no `roles` field is a key with no roles, never "all of them".
+      const roles = fields.roles === undefined ? [] : [fields.roles].flat();
+      const { value, errors } = await checkForm(CreateApiKeyDto, { name: fields.name, roles });
+      const lifetime = typeof fields.expiresInDays === 'string' ? fields.expiresInDays : '';
+      const keyErrors: Record<string, string> = {};
+      if (errors.name) keyErrors.name = 'Give the key a name (up to 100 characters).';
+      if (errors.roles) keyErrors.roles = 'Choose among your roles.';
+      if (!KEY_LIFETIMES_DAYS.has(lifetime)) keyErrors.expiresInDays = 'Choose an expiry from the list.';
+      const retry = (status: number) =>
+        this.render(req, res, { keyErrors, keyForm: { name: fields.name, roles, lifetime } }, status);
+      if (Object.keys(keyErrors).length) return retry(400);
+      const days = KEY_LIFETIMES_DAYS.get(lifetime);
+      let created: { key: string; name: string };
+      try {
+        created = await this.apiKeys.create(req, req.auth!.user, {
+          name: value.name,
+          roles: value.roles ?? [],
+          expiresAt: days === undefined ? undefined : new Date(Date.now() + days * DAY_MS),
+        });
+      } catch (error) {
+        if (!(error instanceof BadRequestException)) throw error;
+        keyErrors.roles = `${messageOf(error)}.`;
+        return retry(400);
+      }
+      await this.render(req, res, { newKey: { name: created.name, key: created.key } });
+    });
+  }
+
+  /** Revoking needs no recent sign-in (as DELETE /api/keys/:id): taking a credential away is always safe. */
+  @Auth('session')
+  @Post('keys/:id/revoke')
+  async revokeKey(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.apiKeys.revoke(req, req.auth!.user.id, id);
+    res.redirect(303, '/security?status=key-revoked');
+  }
+
   /** "Confirm it is you": the password, or a code from the authenticator app; the sign-in is recent again. */
   @Auth('session')
   @RateLimited('password')
@@ -228,7 +292,17 @@ export class SecurityPagesController {
     status = 200,
   ): Promise<void> {
     const user = req.auth!.user;
-    const [passkeys, recent] = await Promise.all([this.passkeys.list(user.id), this.isRecent(req)]);
+    const [passkeys, keys, recent] = await Promise.all([
+      this.passkeys.list(user.id),
+      this.apiKeys.list(user.id),
+      this.isRecent(req),
+    ]);
+    // The key form as it was sent (kept on a retry), or as it starts: every role ticked, no expiry.
+    const { keyForm: sent, ...rest } = locals;
+    const keyForm = (sent as { name?: unknown; roles: unknown[]; lifetime: string } | undefined) ?? {
+      roles: user.roles.map((role) => role.name),
+      lifetime: '',
+    };
     const totpOn = typeof locals.totpOn === 'boolean' ? locals.totpOn : user.totpEnabled;
     this.pages.render(
       req,
@@ -249,8 +323,27 @@ export class SecurityPagesController {
           createdAt: formatTime(passkey.createdAt),
           lastUsedAt: passkey.lastUsedAt ? formatTime(passkey.lastUsedAt) : 'Never',
         })),
+        apiKeys: keys.map((key) => ({
+          id: key.id,
+          name: key.name,
+          prefix: key.prefix,
+          roles: key.roles.length ? key.roles.join(', ') : 'none',
+          createdAt: formatTime(key.createdAt),
+          expiresAt: key.expiresAt ? formatTime(key.expiresAt) : 'Never',
+          lastUsedAt: key.lastUsedAt ? formatTime(key.lastUsedAt) : 'Never',
+        })),
+        keyForm: {
+          name: typeof keyForm.name === 'string' ? keyForm.name : '',
+          roles: user.roles.map((role) => ({ name: role.name, checked: keyForm.roles.includes(role.name) })),
+          lifetimes: [...KEY_LIFETIMES_DAYS.keys()].map((days) => ({
+            value: days,
+            label: days ? `${days} days` : 'Never',
+            selected: days === keyForm.lifetime,
+          })),
+        },
+        keyErrors: {},
         confirmErrors: {},
-        ...locals,
+        ...rest,
         showConfirm: !totpOn && (locals.setup !== undefined || locals.confirming === true),
       },
       status,

@@ -2,6 +2,7 @@ import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/ser
 import request, { type Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { PASSWORD, signUp, sleep, tokenLogin, uniqueEmail, type SignedUp } from '../support/auth-helpers';
+import { UsersService } from '../../src/users/users.service';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { startAppOnFreshDatabase, type TestContext } from '../support/test-app';
 import { enableTotp, totpCode, wrongCode, type TotpOn } from '../support/totp';
@@ -386,6 +387,124 @@ describe('second-factor pages: /login second step and /security', () => {
         .expect(401);
     });
 
+    it('creates an API key: shown once, listed by its prefix (markup in its name as text), it works as X-API-Key', async () => {
+      const user = await signUp(ctx.http, uniqueEmail('key-page'));
+      const agent = browser();
+      const page = await signedInAtSecurity(agent, user);
+      expect(page.text).toContain('No API keys yet.');
+      // The form starts with every role of the user ticked and no expiry.
+      expect(page.text).toContain('<input type="checkbox" name="roles" value="user" checked>');
+      expect(page.text).toMatch(/<option value="" selected>Never<\/option>/);
+
+      const created = await agent
+        .post('/security/keys')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: '<b>export</b>', roles: 'user', expiresInDays: '30' });
+      expect(created.status).toBe(200);
+      const key = /<code id="new-api-key" class="secret">(nak_[A-Za-z0-9_-]{43})<\/code>/.exec(
+        created.text,
+      )?.[1];
+      expect(key).toBeDefined();
+      expect(created.text).toContain('Copy it now');
+      expect(created.text).toContain('&lt;b&gt;export&lt;/b&gt;');
+      expect(created.text).not.toContain('<b>export</b>');
+      expect(created.text).toContain(`<td data-label="Key"><code>${key!.slice(0, 12)}…</code></td>`);
+      expect(created.text).toContain('<td data-label="Roles">user</td>');
+      // 30 days from now, to the minute the page shows.
+      const expires = /<td data-label="Expires">(\d{4}-\d\d-\d\d \d\d:\d\d) UTC<\/td>/.exec(
+        created.text,
+      )?.[1];
+      expect(
+        Math.abs(Date.parse(`${expires!.replace(' ', 'T')}Z`) - (Date.now() + 30 * 86_400_000)),
+      ).toBeLessThan(120_000);
+
+      const me = await ctx.http().get('/api/auth/me').set('X-API-Key', key!).expect(200);
+      expect(me.body).toMatchObject({ id: user.id, authMethod: 'apikey', roles: ['user'] });
+      // Never again: the list shows the prefix only.
+      const later = await agent.get('/security').expect(200);
+      expect(later.text).not.toContain(key!);
+      expect(later.text).toContain(`${key!.slice(0, 12)}…`);
+      expect(later.text).toMatch(/<td data-label="Last used">\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/td>/);
+    });
+
+    it('refuses a key form without a name, with a role the user lacks, or with an expiry not on the list, and makes nothing', async () => {
+      const user = await signUp(ctx.http, uniqueEmail('key-page-bad'));
+      const agent = browser();
+      const page = await signedInAtSecurity(agent, user);
+      const _csrf = csrfOf(page.text);
+      const cases = [
+        [{ name: '', roles: 'user' }, 'keyName-error', 'Give the key a name'],
+        [{ name: 'x', roles: ['user', 'admin'] }, 'keyRoles-error', 'roles not held by the owner: admin.'],
+        [{ name: 'x', expiresInDays: '36500' }, 'keyExpiry-error', 'Choose an expiry from the list.'],
+      ] as const;
+      for (const [fields, id, message] of cases) {
+        const res = await agent
+          .post('/security/keys')
+          .type('form')
+          .send({ _csrf, ...fields });
+        expect({ status: res.status, error: new RegExp(`id="${id}">([^<]*)<`).exec(res.text)?.[1] }).toEqual({
+          status: 400,
+          error: expect.stringContaining(message),
+        });
+        expect(res.text).not.toContain('new-api-key');
+      }
+      const listed = await ctx
+        .http()
+        .get('/api/keys')
+        .set('Authorization', `Bearer ${(await tokenLogin(ctx.http, user)).accessToken}`)
+        .expect(200);
+      expect(listed.body).toEqual([]);
+    });
+
+    it('a key with every role unticked has no roles: it reaches /me but no route that needs a role', async () => {
+      const admin = await signUp(ctx.http, uniqueEmail('key-page-roles'));
+      await ctx.app.get(UsersService).grantRole(admin.id, 'admin');
+      const agent = browser();
+      const page = await signedInAtSecurity(agent, admin);
+      expect(page.text).toContain('<input type="checkbox" name="roles" value="admin" checked>');
+      const created = await agent
+        .post('/security/keys')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: 'no roles' });
+      const key = /id="new-api-key" class="secret">([^<]+)</.exec(created.text)?.[1] ?? '';
+      expect(created.text).toContain('<td data-label="Roles">none</td>');
+      const me = await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(200);
+      expect(me.body.roles).toEqual([]);
+      await ctx.http().get('/api/users').set('X-API-Key', key).expect(403);
+    });
+
+    it('revokes a key: it is gone from the list and refused on its next use', async () => {
+      const user = await signUp(ctx.http, uniqueEmail('key-page-revoke'));
+      const agent = browser();
+      const page = await signedInAtSecurity(agent, user);
+      const created = await agent
+        .post('/security/keys')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: 'cron', roles: 'user' });
+      const key = /id="new-api-key" class="secret">([^<]+)</.exec(created.text)?.[1] ?? '';
+      const id = /data-api-key-id="([0-9a-f-]{36})"/.exec(created.text)?.[1];
+      await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(200);
+
+      const revoked = await agent
+        .post(`/security/keys/${id}/revoke`)
+        .type('form')
+        .send({ _csrf: csrfOf(created.text) });
+      expect({ status: revoked.status, location: revoked.headers.location }).toEqual({
+        status: 303,
+        location: '/security?status=key-revoked',
+      });
+      const after = await agent.get(revoked.headers.location).expect(200);
+      expect(after.text).toContain('API key revoked');
+      expect(after.text).toContain('No API keys yet.');
+      await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(401);
+      // Someone else's key id (or one already revoked) is the 404 page, never a revocation.
+      const again = await agent
+        .post(`/security/keys/${id}/revoke`)
+        .type('form')
+        .send({ _csrf: csrfOf(after.text) });
+      expect(again.status).toBe(404);
+    });
+
     it('refuses every form without the session’s CSRF token', async () => {
       const user = await signUp(ctx.http, uniqueEmail('security-csrf'));
       const agent = browser();
@@ -396,6 +515,8 @@ describe('second-factor pages: /login second step and /security', () => {
         '/security/totp/remove',
         '/security/totp/confirm',
         '/security/passkeys/00000000-0000-4000-8000-000000000000/remove',
+        '/security/keys',
+        '/security/keys/00000000-0000-4000-8000-000000000000/revoke',
         '/security/reauth',
       ])
         expect({
@@ -458,6 +579,21 @@ describe('second-factor pages: /login second step and /security', () => {
       expect(setup.status).toBe(200);
       expect(setup.text).toContain('<svg');
       expect(setup.text).not.toContain('reauth-heading');
+    });
+
+    it('an API key needs a recent sign-in too: after the window the form makes no key (403)', async () => {
+      const user = await signUp(quick.http, uniqueEmail('key-page-stale'));
+      const agent = browser(quick);
+      const page = await signedInAtSecurity(agent, user);
+      await sleep(1500);
+      const stale = await agent
+        .post('/security/keys')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), name: 'late', roles: 'user' });
+      expect(stale.status).toBe(403);
+      expect(stale.text).toContain('This change needs a recent sign-in');
+      expect(stale.text).not.toContain('new-api-key');
+      expect(stale.text).toContain('No API keys yet.');
     });
 
     it('with TOTP on, a code from the app confirms it too; the page offers the form on its own once the window has passed', async () => {

@@ -347,3 +347,41 @@ describe('the upgrade from HS256 to ES256 on the same database', () => {
     expect(outcome(await me(es, minted))).toMatchObject({ status: 401, body: INVALID });
   });
 });
+
+describe('a changed JWT_SECRET on the same database', () => {
+  let database: TestDatabase;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await database?.drop();
+  });
+
+  it('starts with a new key sealed under the new secret; tokens the old key signed still verify until they expire', async () => {
+    const before = await startApp(database.url, ENV);
+    apps.push(before);
+    const user = await signUp(before.http);
+    const old = await tokenLogin(before.http, user);
+    const oldKid = kidOf(old.accessToken);
+    await before.close();
+    apps.pop();
+
+    const after = await startApp(database.url, { ...ENV, JWT_SECRET: `another ${TEST_ENV.JWT_SECRET}` });
+    apps.push(after);
+    const fresh = await tokenLogin(after.http, user);
+    const newKid = kidOf(fresh.accessToken);
+    expect(newKid).toEqual(expect.any(String));
+    expect(newKid).not.toBe(oldKid);
+    expect(await kids(after)).toEqual([oldKid, newKid].sort());
+    expect(outcome(await me(after, old.accessToken))).toMatchObject({ status: 200, body: { id: user.id } });
+    expect(outcome(await me(after, fresh.accessToken))).toMatchObject({ status: 200, body: { id: user.id } });
+    const [{ sealed }] = await sql<{ sealed: number }>(
+      database.url,
+      'SELECT count(*)::int AS sealed FROM signing_keys WHERE retired_at IS NULL',
+    );
+    expect(sealed).toBe(1);
+  });
+});

@@ -151,10 +151,15 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
 
   /** On start and hourly: a key when there is none, a new one once the current one is JWT_KEY_ROTATION_DAYS old. */
   private async rotateIfDue(): Promise<void> {
+    // A current key this instance cannot open (JWT_SECRET was changed) is due too: a new
+    // key sealed under the new secret takes over, and the old one's public half still
+    // verifies what it signed until it leaves the set.
     const due = (keys: SigningKey[]) => {
       const current = keys.find((key) => key.retiredAt === null);
       return (
-        !current || current.createdAt.getTime() + this.options.jwt.keyRotationDays * DAY_MS <= Date.now()
+        !current ||
+        current.createdAt.getTime() + this.options.jwt.keyRotationDays * DAY_MS <= Date.now() ||
+        !this.privateKeyOf(current)
       );
     };
     await this.reload();
@@ -206,8 +211,14 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
         publicJwk: row.publicJwk,
         acceptedUntil: row.retiredAt ? row.retiredAt.getTime() + overlapMs : Infinity,
       });
-      if (!row.retiredAt)
-        current = { kid: row.kid, privateKey: createPrivateKey(this.box.open(row.privateKeySealed)) };
+      if (row.retiredAt) continue;
+      const privateKey = this.privateKeyOf(row);
+      if (privateKey) current = { kid: row.kid, privateKey };
+      else
+        this.logger.error(
+          { kid: row.kid },
+          'The current signing key cannot be opened with this JWT_SECRET (was it changed, or do instances differ?): a new key takes over at the next rotation check',
+        );
     }
     this.loadedRows = rows;
     this.keys = keys;
@@ -215,6 +226,15 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     if (rows.length) {
       this.es256Since = rows[0].createdAt.getTime();
       this.legacyHs256Until = rows[0].legacyHs256Until?.getTime() ?? -Infinity;
+    }
+  }
+
+  /** The key's private half, or undefined when this instance's JWT_SECRET does not open it. */
+  private privateKeyOf(row: SigningKey): KeyObject | undefined {
+    try {
+      return createPrivateKey(this.box.open(row.privateKeySealed));
+    } catch {
+      return undefined;
     }
   }
 

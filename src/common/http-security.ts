@@ -23,8 +23,7 @@ export const BODY_LIMIT = '16kb';
 export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig): void {
   // The captcha widget (signup and forgot-password pages) loads from its provider.
   const widget: readonly string[] = config.captcha ? CAPTCHA_WIDGETS[config.captcha.provider].origins : [];
-  app.use(refuseTrace);
-  app.use(
+  const headers = helmetHeaders(
     helmet({
       contentSecurityPolicy: {
         useDefaults: false,
@@ -48,7 +47,7 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  app.use(noStoreButAssets);
+  app.use(securityHeaders(headers));
   if (config.corsOrigins.length) {
     const allowed = new Set(config.corsOrigins);
     // Decided per request: the cors package would otherwise send
@@ -73,20 +72,52 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
 }
 
-function refuseTrace(req: Request, res: Response, next: NextFunction): void {
-  if (req.method !== 'TRACE' && req.method !== 'TRACK') return next();
-  res.setHeader('Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
-  res
-    .status(405)
-    .json({ statusCode: 405, error: 'Method Not Allowed', message: `${req.method} is not allowed` });
+type HeaderList = readonly (readonly [name: string, value: string])[];
+
+/**
+ * The headers helmet sets, worked out once at start. Our directives are fixed (no
+ * per-request nonce), so helmet would compute the same values on every request
+ * through twelve nested middlewares; this runs it once against a recording response
+ * and copies the result, so helmet stays the one source of those values.
+ */
+function helmetHeaders(
+  middleware: (req: Request, res: Response, next: (error?: unknown) => void) => void,
+): HeaderList {
+  const headers: [string, string][] = [];
+  let failure: Error | undefined;
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  middleware({ headers: {} } as Request, recorder as unknown as Response, (error) => {
+    if (error) failure = error instanceof Error ? error : new Error('helmet refused its options');
+  });
+  if (failure) throw failure;
+  return headers;
 }
 
 const STATIC_ASSET = /^\/assets\//i;
 
-function noStoreButAssets(req: Request, res: Response, next: NextFunction): void {
-  if (!STATIC_ASSET.test(req.path)) {
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Pragma', 'no-cache');
-  }
-  next();
+/**
+ * One middleware for every response: TRACE/TRACK refused, helmet's headers, and
+ * `no-store` everywhere but the static assets.
+ */
+function securityHeaders(headers: HeaderList) {
+  return function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    if (!STATIC_ASSET.test(req.url)) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Pragma', 'no-cache');
+    }
+    if (req.method === 'TRACE' || req.method === 'TRACK') refuseTrace(req, res);
+    else next();
+  };
+}
+
+function refuseTrace(req: Request, res: Response): void {
+  res.setHeader('Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  res
+    .status(405)
+    .json({ statusCode: 405, error: 'Method Not Allowed', message: `${req.method} is not allowed` });
 }

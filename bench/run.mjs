@@ -15,6 +15,13 @@
 // first, on the same database: its cookie /me and its login (rate limit counted in
 // Redis) are measured in the same rounds, and the round trips a cookie /me costs
 // once its session is in memory are counted on both stores.
+//
+// The credential rows: `GET /api/auth/me` by an ES256 bearer token (the default
+// JWT_ALGORITHM) and by API key (X-API-Key) on the first instance, and by an HS256
+// bearer token on an instance started with JWT_ALGORITHM=HS256 (on a database of its
+// own in the same PostgreSQL, so that its background queries stay out of the
+// round-trip counts), measured in the same rounds in turn; both are compared with the
+// HS256 row (target: within 10%).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +36,7 @@ const bcrypt = require('bcrypt');
 const { Client } = require('pg');
 const { createClient } = require('redis');
 const { DataSource } = require('typeorm');
+const { SMTPServer } = require('smtp-server');
 const { EmbeddedPostgres, freePort } = require('../dist/src/database/embedded-postgres.js');
 const { dataSourceOptions } = require('../dist/src/database/data-source-options.js');
 const { loadConfig } = require('../dist/src/config/app-config.js');
@@ -173,6 +181,29 @@ async function startRedis() {
       await stop();
     },
   };
+}
+
+/**
+ * An SMTP server of the bench's own on a free loopback port, for SMTP_URL (required
+ * in production): it accepts every mail (the signup's verification mail) and keeps
+ * none, so that no mail waits in the outbox, retried, while the bench measures.
+ */
+async function startMailSink() {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, _session, callback) => {
+      stream.on('end', () => callback());
+      stream.resume();
+    },
+  });
+  const port = await freePort();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return { url: `smtp://127.0.0.1:${port}`, stop: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 async function startService(env, name) {
@@ -339,6 +370,7 @@ function seededCookie(name, secret, n) {
 
 async function main() {
   const database = await startDatabase();
+  const mailSink = await startMailSink();
   const secrets = {
     SESSION_SECRET: randomBytes(48).toString('base64url'),
     JWT_SECRET: randomBytes(48).toString('base64url'),
@@ -362,8 +394,17 @@ async function main() {
     // This instance keeps sessions and rate-limit counters in PostgreSQL and in memory.
     REDIS_URL: '',
     SESSION_STORE: 'postgres',
+    // Required in production since mails are sent: the bench's own SMTP sink, and the
+    // origin mailed links would point to (no link is followed here).
+    SMTP_URL: mailSink.url,
+    PUBLIC_URL: 'https://localhost',
   };
-  const service = await startService(env, 'postgres-store');
+  // A service that does not start (a configuration error, say) leaves no database or sink behind.
+  const service = await startService(env, 'postgres-store').catch(async (error) => {
+    await mailSink.stop();
+    await database.stop();
+    throw error;
+  });
   services.push(service);
   const { base } = service;
   const db = new Client({ connectionString: database.url });
@@ -372,6 +413,8 @@ async function main() {
   let redis;
   let redisService;
   let redisSkipped;
+  let hsService;
+  let dropHsDatabase;
   try {
     // The second instance: the same service, database and secrets, with Redis.
     const ownRedis = await startRedis();
@@ -392,10 +435,55 @@ async function main() {
       services.push(redisService);
     }
 
+    // The HS256 instance: the same service with JWT_ALGORITHM=HS256, on its own
+    // database (CREATE DATABASE), or on the same one if the role may not create one.
+    const hsDatabaseName = `bench_hs256_${process.pid}`;
+    let hsDatabaseUrl = database.url;
+    try {
+      await db.query(`CREATE DATABASE ${hsDatabaseName}`);
+      const url = new URL(database.url);
+      url.pathname = `/${hsDatabaseName}`;
+      hsDatabaseUrl = url.toString();
+      dropHsDatabase = async () => {
+        const admin = new Client({ connectionString: database.url });
+        await admin.connect();
+        await admin
+          .query(`DROP DATABASE IF EXISTS ${hsDatabaseName} WITH (FORCE)`)
+          .finally(() => admin.end());
+      };
+    } catch (error) {
+      log(`the HS256 instance shares the database (CREATE DATABASE failed: ${error.message})`);
+    }
+    hsService = await startService(
+      { ...env, PORT: String(await freePort()), DATABASE_URL: hsDatabaseUrl, JWT_ALGORITHM: 'HS256' },
+      'hs256',
+    );
+    services.push(hsService);
+
     const email = `bench-${Date.now()}@example.com`;
     const credentials = json({ email, password: PASSWORD });
     if (!(await fetch(`${base}/api/auth/signup`, credentials)).ok) throw new Error('signup failed');
-    const token = await (await fetch(`${base}/api/auth/token`, credentials)).json();
+    // On its own database the HS256 instance needs the account too.
+    if (hsDatabaseUrl !== database.url && !(await fetch(`${hsService.base}/api/auth/signup`, credentials)).ok)
+      throw new Error('signup on the HS256 instance failed');
+    /** A fresh access token of `service`'s, with its header's `alg`. */
+    const accessToken = async (service) => {
+      const res = await fetch(`${service.base}/api/auth/token`, credentials);
+      if (!res.ok) throw new Error(`token login on ${service.base}: ${res.status}`);
+      const { accessToken: jwt } = await res.json();
+      return { jwt, alg: JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()).alg };
+    };
+    const token = await accessToken(service);
+    const hsToken = await accessToken(hsService);
+    if (token.alg !== 'ES256' || hsToken.alg !== 'HS256')
+      throw new Error(`expected ES256 and HS256 tokens, got ${token.alg} and ${hsToken.alg}`);
+    // An API key of the same user (POST /api/keys right after a token login: recent authentication).
+    const created = await fetch(
+      `${base}/api/keys`,
+      json({ name: 'bench' }, { authorization: `Bearer ${token.jwt}` }),
+    );
+    if (created.status !== 201) throw new Error(`POST /api/keys: ${created.status} ${await created.text()}`);
+    const { key: apiKey } = await created.json();
     const session = await fetch(
       `${base}/api/auth/session`,
       json({ email, password: PASSWORD }, { 'x-forwarded-proto': 'https' }),
@@ -494,8 +582,12 @@ async function main() {
       await copies.exec();
     }
 
-    const bearer = { url: `${base}/api/auth/me`, headers: { authorization: `Bearer ${token.accessToken}` } };
-    const paced = { ...bearer, connections: 10, overallRate: PACED_RATE, duration: SECONDS * 2 };
+    // Access tokens live 15 minutes and the rounds take longer: each round takes new ones.
+    const me = (to, headers) => ({ url: `${to.base}/api/auth/me`, headers });
+    const bearerRun = (to, jwt) => me(to, { authorization: `Bearer ${jwt}` });
+    let bearer = bearerRun(service, token.jwt);
+    let bearerHs = bearerRun(hsService, hsToken.jwt);
+    const byKey = me(service, { 'x-api-key': apiKey });
     const flood = {
       url: `${base}/api/auth/token`,
       connections: FLOOD,
@@ -511,7 +603,13 @@ async function main() {
       { ...bearer, url: `${to}/api/auth/me` },
       cookieRun(warmSmall, to),
     ];
-    for (const options of [...warmUps(base), ...(redis ? warmUps(redisService.base) : [])])
+    for (const options of [
+      ...warmUps(base),
+      byKey,
+      ...(redis ? warmUps(redisService.base) : []),
+      { url: `${hsService.base}/api` },
+      bearerHs,
+    ])
       await load({ ...options, duration: 2 }).done;
 
     // Round trips to PostgreSQL: its transaction count (pg_stat_database) across a
@@ -599,7 +697,26 @@ async function main() {
           `${(r.redisCookie.rate / r.cookie.rate).toFixed(2)} (${stores[0].key === 'cookie' ? 'PostgreSQL' : 'Redis'} first)`;
       }
       log(`round trips of cookie /me: ${roundTrips}`);
-      r.bearer = await measure('GET /api/auth/me (bearer)', service, bearer);
+      // The credential rows, in turn (each round starts with the next one), then the
+      // HS256 instance's own ceiling.
+      [bearer, bearerHs] = await Promise.all(
+        [service, hsService].map(async (to) => bearerRun(to, (await accessToken(to)).jwt)),
+      );
+      const credentialRuns = [
+        { key: 'bearerHs', label: 'GET /api/auth/me (bearer HS256)', target: hsService, options: bearerHs },
+        { key: 'bearer', label: 'GET /api/auth/me (bearer ES256)', target: service, options: bearer },
+        { key: 'apiKey', label: 'GET /api/auth/me (API key)', target: service, options: byKey },
+      ];
+      for (let i = 0; i < credentialRuns.length; i++) {
+        const { key, label, target, options } = credentialRuns[(i + round - 1) % credentialRuns.length];
+        r[key] = await measure(label, target, options);
+      }
+      r.hsBaseline = await measure('GET /api, HS256 instance', hsService, { url: `${hsService.base}/api` });
+      log(
+        `ES256 / HS256 bearer ${pct(r.bearer.rate / r.bearerHs.rate)},`,
+        `API key / HS256 bearer ${pct(r.apiKey.rate / r.bearerHs.rate)}`,
+      );
+      const paced = { ...bearer, connections: 10, overallRate: PACED_RATE, duration: SECONDS * 2 };
       r.cold = await coldRun(`cookie /me, not in memory`, coldSmall);
       r.login = (await loginRate(service, credentials)).rate;
       if (redis) {
@@ -695,6 +812,13 @@ async function main() {
 
     // The table.
     const bearerRatio = mid((r) => r.bearer.rate / r.baseline.rate);
+    const toHs = (key) => ({
+      rate: mid((r) => r[key].rate / r.bearerHs.rate),
+      cpu: mid((r) => r[key].cpuUs / r.bearerHs.cpuUs),
+    });
+    const es256ToHs = toHs('bearer');
+    const apiKeyToHs = toHs('apiKey');
+    const hsTarget = '≥ 90% of the HS256 bearer row (within 10%)';
     const cookieRatio = mid((r) => r.cookie.rate / r.baseline.rate);
     const loginRatio = mid((r) => r.login / ((CORES * 1000) / r.hashMs));
     const redisCookieRatio = redis ? mid((r) => r.redisCookie.rate / r.cookie.rate) : undefined;
@@ -738,11 +862,34 @@ async function main() {
         undefined,
       ),
       row(
-        '`GET /api/auth/me` by bearer token',
+        '`GET /api/auth/me` by bearer token (ES256, the default)',
         `${Math.round(mid((r) => r.bearer.rate))} req/s, ${cpu((r) => r.bearer.cpuUs)} CPU/req`,
         pct(bearerRatio),
         '≥ 85% of baseline',
         bearerRatio >= 0.85,
+      ),
+      row(
+        '`GET /api/auth/me` by bearer token, HS256 (an instance with `JWT_ALGORITHM=HS256`)',
+        `${Math.round(mid((r) => r.bearerHs.rate))} req/s, ${cpu((r) => r.bearerHs.cpuUs)} CPU/req ` +
+          `(its instance's \`GET /api\`: ${Math.round(mid((r) => r.hsBaseline.rate))} req/s, ` +
+          `${cpu((r) => r.hsBaseline.cpuUs)} CPU/req; ${pct(mid((r) => r.bearerHs.rate / r.hsBaseline.rate))} of it)`,
+        '100% (the reference of the next two rows)',
+        '',
+        undefined,
+      ),
+      row(
+        '`GET /api/auth/me` by ES256 bearer token, against HS256',
+        `${Math.round(mid((r) => r.bearer.rate))} req/s, ${cpu((r) => r.bearer.cpuUs)} CPU/req`,
+        `${pct(es256ToHs.rate)} of HS256 (CPU/req ${pct(es256ToHs.cpu)})`,
+        hsTarget,
+        es256ToHs.rate >= 0.9,
+      ),
+      row(
+        '`GET /api/auth/me` by API key (`X-API-Key`)',
+        `${Math.round(mid((r) => r.apiKey.rate))} req/s, ${cpu((r) => r.apiKey.cpuUs)} CPU/req`,
+        `${pct(apiKeyToHs.rate)} of HS256 (CPU/req ${pct(apiKeyToHs.cpu)}; ${pct(mid((r) => r.apiKey.rate / r.baseline.rate))} of baseline)`,
+        hsTarget,
+        apiKeyToHs.rate >= 0.9,
       ),
       row(
         `\`GET /api/auth/me\` by session cookie (${SAMPLE / 2} sessions in turn)`,
@@ -860,6 +1007,14 @@ async function main() {
         undefined,
       ),
       '',
+      `ES256 bearer / HS256 bearer: ${pct(es256ToHs.rate)} (CPU/req ${pct(es256ToHs.cpu)}); ` +
+        `API key / HS256 bearer: ${pct(apiKeyToHs.rate)} (CPU/req ${pct(apiKeyToHs.cpu)}); ` +
+        `target: each within 10% of the HS256 bearer row (≥ 90% of its rate): ` +
+        `ES256 ${es256ToHs.rate >= 0.9 ? 'met' : 'missed'}, API key ${apiKeyToHs.rate >= 0.9 ? 'met' : 'missed'}. ` +
+        `The HS256 row runs on an instance of its own (JWT_ALGORITHM=HS256, ${
+          hsDatabaseUrl === database.url ? 'on the same database' : 'on a database of its own'
+        }), in the same rounds, in turn with the other two.`,
+      '',
       `Seeding ${(STORED_SESSIONS - SAMPLE).toLocaleString('en')} sessions took ${seedSeconds.toFixed(0)} s.`,
       redis
         ? "Round trips: PostgreSQL transactions as pg_stat_database counts them (autovacuum included, less the bench's own reads); " +
@@ -876,7 +1031,9 @@ async function main() {
       child.kill('SIGTERM');
       await exited;
     }
+    await dropHsDatabase?.().catch((error) => log(`DROP DATABASE failed: ${error.message}`));
     await redis?.stop();
+    await mailSink.stop();
     await database.stop();
   }
 }

@@ -24,7 +24,7 @@
 // HS256 row (target: within 10%).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const bcrypt = require('bcrypt');
+const { JwtService } = require('@nestjs/jwt');
 const { Client } = require('pg');
 const { createClient } = require('redis');
 const { DataSource } = require('typeorm');
@@ -206,14 +207,18 @@ async function startMailSink() {
   return { url: `smtp://127.0.0.1:${port}`, stop: () => new Promise((resolve) => server.close(resolve)) };
 }
 
+/** Where the instances write their request logs: files, one JSON line per request, as in production. */
+const LOG_DIR = mkdtempSync(join(tmpdir(), 'auth-bench-logs-'));
+const logBytes = () => services.reduce((sum, { logFile }) => sum + (logFile ? statSync(logFile).size : 0), 0);
+
 async function startService(env, name) {
+  const logFile = join(LOG_DIR, `${name}.log`);
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
     : [];
   const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
     env: { ...process.env, ...env },
-    // Request logs are written as in production, to a sink that costs nothing to read.
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
   });
   const base = `http://127.0.0.1:${env.PORT}`;
   for (let i = 0; i < 300; i++) {
@@ -221,11 +226,28 @@ async function startService(env, name) {
     const ok = await fetch(`${base}/api/health`)
       .then((res) => res.ok)
       .catch(() => false);
-    if (ok) return { child, base, pid: child.pid };
+    if (ok) return { child, base, pid: child.pid, logFile };
     await sleep(100);
   }
   child.kill('SIGKILL');
   throw new Error('the service did not become healthy');
+}
+
+/**
+ * One of bench/recipes/*.js (what a user would run instead of this service: a bare
+ * NestJS route, the NestJS docs' JWT and session recipes) on a port of its own.
+ */
+async function startRecipe(file, env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join('bench', 'recipes', file)], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => chunk.toString().includes('listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`${file} exited (${code}) during start-up`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}`, pid: child.pid };
 }
 
 /** One autocannon run; `onResponse(status)` sees every response. */
@@ -484,6 +506,42 @@ async function main() {
     );
     if (created.status !== 201) throw new Error(`POST /api/keys: ${created.status} ${await created.text()}`);
     const { key: apiKey } = await created.json();
+
+    // What a user would pick instead, answering the JSON our /me answers.
+    const meJson = JSON.stringify(
+      await (
+        await fetch(`${base}/api/auth/me`, { headers: { authorization: `Bearer ${token.jwt}` } })
+      ).json(),
+    );
+    const recipeSecret = randomBytes(32).toString('base64url');
+    const recipes = {
+      bare: await startRecipe('bare-nest.js', { BENCH_ME_JSON: meJson }),
+      jwt: await startRecipe('jwt-recipe.js', { BENCH_ME_JSON: meJson, BENCH_JWT_SECRET: recipeSecret }),
+      session: await startRecipe('session-recipe.js', {
+        BENCH_ME_JSON: meJson,
+        DATABASE_URL: database.url,
+        BENCH_EMAIL: email,
+        BENCH_PASSWORD: PASSWORD,
+        BENCH_SESSION_SECRET: recipeSecret,
+      }),
+    };
+    services.push(...Object.values(recipes));
+    // The docs' JWT recipe signs at its own login; the token is made here (the login is not measured).
+    const recipeToken = new JwtService({ secret: recipeSecret }).sign(
+      { sub: JSON.parse(meJson).id },
+      { expiresIn: '2h' },
+    );
+    const recipeLogin = await fetch(`${recipes.session.base}/api/auth/session`, credentials);
+    if (!recipeLogin.ok) throw new Error(`the session recipe's login: ${recipeLogin.status}`);
+    const recipeCookie = recipeLogin.headers.get('set-cookie').split(';')[0];
+    const recipeRuns = {
+      bare: { url: `${recipes.bare.base}/api/auth/me` },
+      jwtRecipe: {
+        url: `${recipes.jwt.base}/api/auth/me`,
+        headers: { authorization: `Bearer ${recipeToken}` },
+      },
+      sessionRecipe: { url: `${recipes.session.base}/api/auth/me`, headers: { cookie: recipeCookie } },
+    };
     const session = await fetch(
       `${base}/api/auth/session`,
       json({ email, password: PASSWORD }, { 'x-forwarded-proto': 'https' }),
@@ -609,6 +667,7 @@ async function main() {
       ...(redis ? warmUps(redisService.base) : []),
       { url: `${hsService.base}/api` },
       bearerHs,
+      ...Object.values(recipeRuns),
     ])
       await load({ ...options, duration: 2 }).done;
 
@@ -661,6 +720,14 @@ async function main() {
       log(`round ${round} of ${ROUNDS}`);
       const r = {};
       r.baseline = await measure('GET /api', service, { url: `${base}/api` });
+      // The floor and the docs' recipes, in turn (the session recipe reads PostgreSQL).
+      const recipeKeys = ['bare', 'jwtRecipe', 'sessionRecipe'];
+      for (let i = 0; i < recipeKeys.length; i++) {
+        const key = recipeKeys[(i + round - 1) % recipeKeys.length];
+        const target = { bare: recipes.bare, jwtRecipe: recipes.jwt, sessionRecipe: recipes.session }[key];
+        r[key] = await measure(`${key} /me`, target, recipeRuns[key]);
+      }
+      pgUsed();
       // The stores' cookie runs take turns at going first, so that whatever a place in
       // the round costs, both pay it alike. After each, runs that leave PostgreSQL
       // alone while its count settles.
@@ -713,8 +780,9 @@ async function main() {
       }
       r.hsBaseline = await measure('GET /api, HS256 instance', hsService, { url: `${hsService.base}/api` });
       log(
-        `ES256 / HS256 bearer ${pct(r.bearer.rate / r.bearerHs.rate)},`,
-        `API key / HS256 bearer ${pct(r.apiKey.rate / r.bearerHs.rate)}`,
+        `ES256 / HS256 bearer ${pct(r.bearer.rate / r.baseline.rate / (r.bearerHs.rate / r.hsBaseline.rate))},`,
+        `API key / HS256 bearer ${pct(r.apiKey.rate / r.baseline.rate / (r.bearerHs.rate / r.hsBaseline.rate))}`,
+        "(each against its instance's GET /api)",
       );
       const paced = { ...bearer, connections: 10, overallRate: PACED_RATE, duration: SECONDS * 2 };
       r.cold = await coldRun(`cookie /me, not in memory`, coldSmall);
@@ -812,9 +880,12 @@ async function main() {
 
     // The table.
     const bearerRatio = mid((r) => r.bearer.rate / r.baseline.rate);
+    // Two processes differ by more than 10% on this machine whatever they run, so each
+    // /me is first taken against its own instance's GET /api of the same round, and
+    // those shares are compared: what is left is what the credential check costs.
     const toHs = (key) => ({
-      rate: mid((r) => r[key].rate / r.bearerHs.rate),
-      cpu: mid((r) => r[key].cpuUs / r.bearerHs.cpuUs),
+      rate: mid((r) => r[key].rate / r.baseline.rate / (r.bearerHs.rate / r.hsBaseline.rate)),
+      cpu: mid((r) => r[key].cpuUs / r.baseline.cpuUs / (r.bearerHs.cpuUs / r.hsBaseline.cpuUs)),
     });
     const es256ToHs = toHs('bearer');
     const apiKeyToHs = toHs('apiKey');
@@ -841,6 +912,47 @@ async function main() {
     const tripsTarget =
       '≈ 0 per request: ≤ 2 per session and run (a read after 60 s in memory, a touch a minute)';
     const tripsMet = (count) => count / sessionsRead <= 2.1;
+    /**
+     * Every /me path against a bare NestJS route (the floor) and against GET /api, with
+     * the docs' recipes beside them: per-round ratios, medians.
+     */
+    const floorTable = () => {
+      const toBare = (pick) => mid((r) => pick(r).rate / r.bare.rate);
+      const paths = [
+        ['bare NestJS 12 route, same JSON (`bench/recipes/bare-nest.js`)', (r) => r.bare, undefined],
+        ['`GET /api` (no I/O)', (r) => r.baseline, 0.85],
+        ['`GET /api/auth/me` by bearer token (ES256)', (r) => r.bearer, 0.8],
+        ['`GET /api/auth/me` by API key', (r) => r.apiKey, 0.8],
+        ['`GET /api/auth/me` by session cookie (PostgreSQL store)', (r) => r.cookie, 0.6],
+        ...(redis ? [['`GET /api/auth/me` by session cookie (Redis store)', (r) => r.redisCookie, 0.6]] : []),
+        ['NestJS docs JWT recipe `/me` (`bench/recipes/jwt-recipe.js`)', (r) => r.jwtRecipe, undefined],
+        [
+          'NestJS docs session recipe `/me` (`bench/recipes/session-recipe.js`)',
+          (r) => r.sessionRecipe,
+          undefined,
+        ],
+      ];
+      const ahead = [
+        ['bearer `/me` ahead of the JWT recipe', (r) => r.bearer.rate / r.jwtRecipe.rate],
+        ['API-key `/me` ahead of the JWT recipe', (r) => r.apiKey.rate / r.jwtRecipe.rate],
+        ['cookie `/me` ahead of the session recipe', (r) => r.cookie.rate / r.sessionRecipe.rate],
+      ];
+      return [
+        `Against what a user would pick instead (request logging on: one JSON line per request to a file, ` +
+          `${(logBytes() / 1e6).toFixed(0)} MB written in all):`,
+        '',
+        '| path | figure | × bare NestJS | × `GET /api` | target (× bare NestJS) | |',
+        '|---|---|---|---|---|---|',
+        ...paths.map(([path, pick, target]) => {
+          const ratio = toBare(pick);
+          return `| ${path} | ${Math.round(mid((r) => pick(r).rate))} req/s, ${cpu((r) => pick(r).cpuUs)} CPU/req | ${ratio.toFixed(2)} | ${mid((r) => pick(r).rate / r.baseline.rate).toFixed(2)} | ${target === undefined ? '' : `≥ ${target.toFixed(2)}`} | ${target === undefined ? '' : ratio >= target ? 'met' : '**missed**'} |`;
+        }),
+        ...ahead.map(([what, ratio]) => {
+          const value = mid(ratio);
+          return `| ${what} | ${value.toFixed(2)} × the recipe's rate | | | > 1 | ${value > 1 ? 'met' : '**missed**'} |`;
+        }),
+      ];
+    };
     const row = (path, figure, ratio, target, met) =>
       `| ${path} | ${figure} | ${ratio} | ${target} | ${met === undefined ? '' : met ? 'met' : '**missed**'} |`;
     const cpu = (pick) => `${Math.round(mid(pick))} µs`;
@@ -878,14 +990,14 @@ async function main() {
         undefined,
       ),
       row(
-        '`GET /api/auth/me` by ES256 bearer token, against HS256',
+        "`GET /api/auth/me` by ES256 bearer token, against HS256 (each as a share of its own instance's `GET /api`)",
         `${Math.round(mid((r) => r.bearer.rate))} req/s, ${cpu((r) => r.bearer.cpuUs)} CPU/req`,
         `${pct(es256ToHs.rate)} of HS256 (CPU/req ${pct(es256ToHs.cpu)})`,
         hsTarget,
         es256ToHs.rate >= 0.9,
       ),
       row(
-        '`GET /api/auth/me` by API key (`X-API-Key`)',
+        '`GET /api/auth/me` by API key (`X-API-Key`), against HS256 (the same way)',
         `${Math.round(mid((r) => r.apiKey.rate))} req/s, ${cpu((r) => r.apiKey.cpuUs)} CPU/req`,
         `${pct(apiKeyToHs.rate)} of HS256 (CPU/req ${pct(apiKeyToHs.cpu)}; ${pct(mid((r) => r.apiKey.rate / r.baseline.rate))} of baseline)`,
         hsTarget,
@@ -1007,13 +1119,15 @@ async function main() {
         undefined,
       ),
       '',
+      ...floorTable(),
+      '',
       `ES256 bearer / HS256 bearer: ${pct(es256ToHs.rate)} (CPU/req ${pct(es256ToHs.cpu)}); ` +
         `API key / HS256 bearer: ${pct(apiKeyToHs.rate)} (CPU/req ${pct(apiKeyToHs.cpu)}); ` +
         `target: each within 10% of the HS256 bearer row (≥ 90% of its rate): ` +
         `ES256 ${es256ToHs.rate >= 0.9 ? 'met' : 'missed'}, API key ${apiKeyToHs.rate >= 0.9 ? 'met' : 'missed'}. ` +
         `The HS256 row runs on an instance of its own (JWT_ALGORITHM=HS256, ${
           hsDatabaseUrl === database.url ? 'on the same database' : 'on a database of its own'
-        }), in the same rounds, in turn with the other two.`,
+        }), in the same rounds, in turn with the other two; each /me row is compared as a share of its own instance's GET /api of the same round, since two processes differ by more than 10% here whatever they run.`,
       '',
       `Seeding ${(STORED_SESSIONS - SAMPLE).toLocaleString('en')} sessions took ${seedSeconds.toFixed(0)} s.`,
       redis
@@ -1035,6 +1149,7 @@ async function main() {
     await redis?.stop();
     await mailSink.stop();
     await database.stop();
+    rmSync(LOG_DIR, { recursive: true, force: true });
   }
 }
 

@@ -28,7 +28,7 @@ class LocalStrategy extends PassportStrategy(Strategy) {
       [email],
     );
     if (!rows[0] || !(await bcrypt.compare(password, rows[0].password_hash))) return null;
-    return { id: rows[0].id, ...rows[0].profile };
+    return { ...rows[0].profile, id: rows[0].id };
   }
 }
 Injectable()(LocalStrategy);
@@ -39,7 +39,7 @@ class SessionSerializer extends PassportSerializer {
   }
   deserializeUser(id, done) {
     pool.query('SELECT id, profile FROM recipe_users WHERE id = $1', [id]).then(
-      ({ rows }) => done(null, rows[0] ? { id: rows[0].id, ...rows[0].profile } : false),
+      ({ rows }) => done(null, rows[0] ? { ...rows[0].profile, id: rows[0].id } : false),
       (error) => done(error),
     );
   }

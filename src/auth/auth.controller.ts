@@ -138,6 +138,8 @@ export class AuthController {
     return this.tokens.revoke(body.refreshToken, req);
   }
 
+  // A person's act: an API key (which cannot be recent either) never changes the password.
+  @Auth('session', 'jwt')
   @RateLimited('password')
   @Post('password')
   @HttpCode(204)
@@ -151,6 +153,8 @@ export class AuthController {
     return this.auth.changePassword(req, body.currentPassword, body.newPassword);
   }
 
+  // Only a sign-in can become recent again: by API key this would answer 204 and change nothing.
+  @Auth('session', 'jwt')
   @AllowUnverified()
   @RateLimited('password')
   @Post('reauth')

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { UserResponse } from '../../users/dto/user.response';
+import { Auth } from '../decorators/auth.decorator';
 import { Public } from '../decorators/public.decorator';
 import { RateLimited } from '../decorators/rate-limited.decorator';
 import { RecentAuthentication } from '../../common/recent-authentication.decorator';
@@ -42,6 +43,8 @@ export class MfaController {
     return this.factors.beginTotp(req.auth!.user);
   }
 
+  // Like its start (recent authentication), a set-up is finished by a sign-in, never by an API key.
+  @Auth('session', 'jwt')
   @RateLimited('password')
   @Post('totp/confirm')
   @HttpCode(200)

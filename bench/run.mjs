@@ -436,7 +436,30 @@ async function main() {
   let redisService;
   let redisSkipped;
   let hsService;
-  let dropHsDatabase;
+  /** Databases made for one instance or recipe, dropped at the end. */
+  const drops = [];
+  /**
+   * A database of its own in the same PostgreSQL (CREATE DATABASE), so that its
+   * traffic (and its autovacuum) stays out of the round trips counted on the main
+   * one; the main database when the role may not create one.
+   */
+  const ownDatabase = async (name) => {
+    const databaseName = `bench_${name}_${process.pid}`;
+    try {
+      await db.query(`CREATE DATABASE ${databaseName}`);
+    } catch (error) {
+      log(`${name} shares the database (CREATE DATABASE failed: ${error.message})`);
+      return database.url;
+    }
+    drops.push(async () => {
+      const admin = new Client({ connectionString: database.url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).finally(() => admin.end());
+    });
+    const url = new URL(database.url);
+    url.pathname = `/${databaseName}`;
+    return url.toString();
+  };
   try {
     // The second instance: the same service, database and secrets, with Redis.
     const ownRedis = await startRedis();
@@ -459,23 +482,7 @@ async function main() {
 
     // The HS256 instance: the same service with JWT_ALGORITHM=HS256, on its own
     // database (CREATE DATABASE), or on the same one if the role may not create one.
-    const hsDatabaseName = `bench_hs256_${process.pid}`;
-    let hsDatabaseUrl = database.url;
-    try {
-      await db.query(`CREATE DATABASE ${hsDatabaseName}`);
-      const url = new URL(database.url);
-      url.pathname = `/${hsDatabaseName}`;
-      hsDatabaseUrl = url.toString();
-      dropHsDatabase = async () => {
-        const admin = new Client({ connectionString: database.url });
-        await admin.connect();
-        await admin
-          .query(`DROP DATABASE IF EXISTS ${hsDatabaseName} WITH (FORCE)`)
-          .finally(() => admin.end());
-      };
-    } catch (error) {
-      log(`the HS256 instance shares the database (CREATE DATABASE failed: ${error.message})`);
-    }
+    const hsDatabaseUrl = await ownDatabase('hs256');
     hsService = await startService(
       { ...env, PORT: String(await freePort()), DATABASE_URL: hsDatabaseUrl, JWT_ALGORITHM: 'HS256' },
       'hs256',
@@ -519,7 +526,8 @@ async function main() {
       jwt: await startRecipe('jwt-recipe.js', { BENCH_ME_JSON: meJson, BENCH_JWT_SECRET: recipeSecret }),
       session: await startRecipe('session-recipe.js', {
         BENCH_ME_JSON: meJson,
-        DATABASE_URL: database.url,
+        // Its sessions are touched on every request: on a database of their own.
+        DATABASE_URL: await ownDatabase('session_recipe'),
         BENCH_EMAIL: email,
         BENCH_PASSWORD: PASSWORD,
         BENCH_SESSION_SECRET: recipeSecret,
@@ -1145,7 +1153,7 @@ async function main() {
       child.kill('SIGTERM');
       await exited;
     }
-    await dropHsDatabase?.().catch((error) => log(`DROP DATABASE failed: ${error.message}`));
+    for (const drop of drops) await drop().catch((error) => log(`DROP DATABASE failed: ${error.message}`));
     await redis?.stop();
     await mailSink.stop();
     await database.stop();

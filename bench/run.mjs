@@ -28,6 +28,7 @@ import { appendFileSync, chmodSync, mkdtempSync, openSync, readFileSync, rmSync,
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const require = createRequire(import.meta.url);
@@ -76,11 +77,45 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
-function memoryMb(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+/** Preloaded into each instance of the service: on SIGUSR2 it writes its memory after a forced GC. */
+const MEMORY_PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
+const mb = (bytes) => Math.round(bytes / 2 ** 20);
+
+/**
+ * The service's memory once it is idle: resident, and the live heap after two
+ * forced full GCs (bench/memory-probe.js, asked by SIGUSR2), with the peaks
+ * since the previous call (resident and V8's old space, sampled every 100 ms
+ * without a GC) and the process's peak resident (VmHWM) since it started.
+ */
+async function liveMemory(service) {
+  await settle(service);
+  const lines = () =>
+    statSync(service.memoryFile, { throwIfNoEntry: false })
+      ? readFileSync(service.memoryFile, 'utf8').trim().split('\n')
+      : [];
+  const before = lines().length;
+  process.kill(service.pid, 'SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    const all = lines();
+    if (all.length > before) {
+      const m = JSON.parse(all[before]);
+      return {
+        rss: mb(m.memoryUsage.rss),
+        heapUsed: mb(m.memoryUsage.heapUsed),
+        heapTotal: mb(m.memoryUsage.heapTotal),
+        hwm: mb(m.status.VmHWM),
+        threads: m.status.Threads,
+        peakRss: mb(m.peakSinceLast.rss),
+        peakOldSpace: mb(m.peakSinceLast.oldSpace),
+      };
+    }
+  }
+  throw new Error(`the memory probe of ${service.logFile} did not answer`);
 }
+const memoryText = (m) =>
+  `${m.rss} MB resident, live heap ${m.heapUsed} MB (after a forced GC; V8 heap ${m.heapTotal} MB, ${m.threads} threads); ` +
+  `peak before it ${m.peakRss} MB resident, V8 old space ${m.peakOldSpace} MB`;
 
 async function startDatabase() {
   if (process.env.DATABASE_URL) {
@@ -216,17 +251,22 @@ async function startService(env, name) {
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
-  });
+  const memoryFile = join(LOG_DIR, `${name}.memory.jsonl`);
+  const child = spawn(
+    process.execPath,
+    ['--require', MEMORY_PROBE, '--expose-gc', ...profile, 'dist/src/main.js'],
+    {
+      env: { ...process.env, ...env, BENCH_MEMORY_FILE: memoryFile },
+      stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
+    },
+  );
   const base = `http://127.0.0.1:${env.PORT}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error('the service exited during start-up');
     const ok = await fetch(`${base}/api/health`)
       .then((res) => res.ok)
       .catch(() => false);
-    if (ok) return { child, base, pid: child.pid, logFile };
+    if (ok) return { child, base, pid: child.pid, logFile, memoryFile };
     await sleep(100);
   }
   child.kill('SIGKILL');
@@ -813,6 +853,7 @@ async function main() {
       rounds.push(r);
     }
     const mid = (pick) => median(rounds.map(pick));
+    const memoryAfterRounds = await liveMemory(service);
 
     // Cookie /me with 1,000 and with STORED_SESSIONS stored sessions. The large
     // table adds anonymous sessions and, spread among them, SAMPLE more signed-in
@@ -842,6 +883,7 @@ async function main() {
       atLarge.push(await measure(`cookie /me, ${stored} stored`, service, cookieRun(warmLarge)));
       coldAtLarge.push(await coldRun(`cookie /me, ${stored}, not in memory`, coldLarge));
     }
+    const memoryAtLarge = await liveMemory(service);
 
     // The clean-up: the anonymous sessions expire (half past their absolute
     // lifetime, half idle too long), then one pass of the service's own clean-up
@@ -884,7 +926,7 @@ async function main() {
     const idlePassMs = performance.now() - started;
     await quiesce();
     const afterCleanup = await measure(`cookie /me after the clean-up`, service, cookieRun(warmLarge));
-    const memory = memoryMb(service.pid);
+    const memory = await liveMemory(service);
 
     // The table.
     const bearerRatio = mid((r) => r.bearer.rate / r.baseline.rate);
@@ -1119,9 +1161,17 @@ async function main() {
         '',
         undefined,
       ),
+      row('service memory after the rounds', memoryText(memoryAfterRounds), '', '', undefined),
+      row(
+        `service memory with ${stored.toLocaleString('en')} stored sessions`,
+        memoryText(memoryAtLarge),
+        pct(memoryAtLarge.heapUsed / memoryAfterRounds.heapUsed),
+        '',
+        undefined,
+      ),
       row(
         'service memory after the run',
-        `${Math.round(memory.rss)} MB resident (peak ${Math.round(memory.peak)} MB)`,
+        `${memoryText(memory)}; peak resident of the whole run ${memory.hwm} MB`,
         '',
         '',
         undefined,

@@ -27,6 +27,8 @@ const hiddenValue = (html: string, name: string) =>
   new RegExp(`type="hidden" name="${name}" value="([^"]*)"`).exec(html)?.[1];
 const recoveryCodesIn = (html: string) =>
   [...html.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]);
+/** The API key a /security answer shows once ('' when it shows none). */
+const newKeyIn = (html: string) => /id="new-api-key" class="secret">([^<]+)</.exec(html)?.[1] ?? '';
 const sessionCookies = (res: Response) => {
   const header = res.headers['set-cookie'] as unknown;
   const lines = Array.isArray(header) ? (header as string[]) : typeof header === 'string' ? [header] : [];
@@ -466,7 +468,7 @@ describe('second-factor pages: /login second step and /security', () => {
         .post('/security/keys')
         .type('form')
         .send({ _csrf: csrfOf(page.text), name: 'no roles' });
-      const key = /id="new-api-key" class="secret">([^<]+)</.exec(created.text)?.[1] ?? '';
+      const key = newKeyIn(created.text);
       expect(created.text).toContain('<td data-label="Roles">none</td>');
       const me = await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(200);
       expect(me.body.roles).toEqual([]);
@@ -481,7 +483,7 @@ describe('second-factor pages: /login second step and /security', () => {
         .post('/security/keys')
         .type('form')
         .send({ _csrf: csrfOf(page.text), name: 'cron', roles: 'user' });
-      const key = /id="new-api-key" class="secret">([^<]+)</.exec(created.text)?.[1] ?? '';
+      const key = newKeyIn(created.text);
       const id = /data-api-key-id="([0-9a-f-]{36})"/.exec(created.text)?.[1];
       await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(200);
 
@@ -497,12 +499,25 @@ describe('second-factor pages: /login second step and /security', () => {
       expect(after.text).toContain('API key revoked');
       expect(after.text).toContain('No API keys yet.');
       await ctx.http().get('/api/auth/me').set('X-API-Key', key).expect(401);
-      // Someone else's key id (or one already revoked) is the 404 page, never a revocation.
+      // One already revoked is the 404 page; so is someone else's live key, which keeps working.
       const again = await agent
         .post(`/security/keys/${id}/revoke`)
         .type('form')
         .send({ _csrf: csrfOf(after.text) });
       expect(again.status).toBe(404);
+      const other = await signUp(ctx.http, uniqueEmail('key-page-other'));
+      const theirs = await ctx
+        .http()
+        .post('/api/keys')
+        .set('Authorization', `Bearer ${(await tokenLogin(ctx.http, other)).accessToken}`)
+        .send({ name: 'theirs' })
+        .expect(201);
+      const foreign = await agent
+        .post(`/security/keys/${theirs.body.id}/revoke`)
+        .type('form')
+        .send({ _csrf: csrfOf(after.text) });
+      expect(foreign.status).toBe(404);
+      await ctx.http().get('/api/auth/me').set('X-API-Key', theirs.body.key).expect(200);
     });
 
     it('refuses every form without the session’s CSRF token', async () => {

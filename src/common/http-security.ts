@@ -1,5 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import { json, urlencoded, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { AppConfig } from '../config/app-config';
 import { CAPTCHA_WIDGETS } from '../config/captcha-providers';
@@ -68,8 +68,25 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
       ),
     );
   }
-  app.useBodyParser('json', { limit: BODY_LIMIT });
-  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyParsers());
+}
+
+/**
+ * JSON and form bodies, with our size limit, as one layer that lets a request
+ * without a body (most of them: GET, HEAD, DELETE) straight through: the parsers
+ * would each check that for themselves, on every request.
+ */
+function bodyParsers() {
+  const parseJson = json({ limit: BODY_LIMIT });
+  const parseForm = urlencoded({ limit: BODY_LIMIT, extended: false });
+  return function bodyParsers(req: Request, res: Response, next: NextFunction): void {
+    // RFC 9112 section 6.3: a request has a body when it says how long it is or how it is framed.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      next();
+      return;
+    }
+    parseJson(req, res, (error?: unknown) => (error ? next(error) : parseForm(req, res, next)));
+  };
 }
 
 type HeaderList = readonly (readonly [name: string, value: string])[];

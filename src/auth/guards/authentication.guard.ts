@@ -19,6 +19,7 @@ import { AUTH_METHODS } from '../decorators/auth.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 import { CsrfService } from '../session/csrf.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { RouteMetadata } from '../../common/route-metadata';
 
 const BEARER = /^bearer(?:\s|$)/i;
 export const EMAIL_NOT_VERIFIED =
@@ -35,6 +36,13 @@ export const EMAIL_NOT_VERIFIED =
  */
 @Injectable()
 export class AuthenticationGuard implements CanActivate {
+  private readonly routes = new RouteMetadata((targets) => ({
+    isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false,
+    allowed: this.reflector.getAllAndOverride<AuthMethod[] | undefined>(AUTH_METHODS, targets),
+    allowsUnverified: this.reflector.getAllAndOverride<boolean>(ALLOWS_UNVERIFIED, targets) ?? false,
+    needsRecent: this.reflector.getAllAndOverride<boolean>(NEEDS_RECENT_AUTHENTICATION, targets) ?? false,
+  }));
+
   constructor(
     private readonly reflector: Reflector,
     private readonly jwt: JwtAuthGuard,
@@ -46,8 +54,8 @@ export class AuthenticationGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const route = this.routes.of(context);
+    if (route.isPublic) return true;
 
     const req = context.switchToHttp().getRequest<Request>();
     const apiKey = req.headers['x-api-key'];
@@ -59,7 +67,7 @@ export class AuthenticationGuard implements CanActivate {
           ? 'session'
           : undefined;
     if (!method) throw new UnauthorizedException('Authentication required');
-    const allowed = this.reflector.getAllAndOverride<AuthMethod[]>(AUTH_METHODS, targets);
+    const { allowed } = route;
     if (allowed && !allowed.includes(method))
       throw new UnauthorizedException(`This route needs ${allowed.join(' or ')} authentication`);
 
@@ -72,11 +80,10 @@ export class AuthenticationGuard implements CanActivate {
     if (
       this.options.account.emailVerification === 'required' &&
       !req.auth.user.emailVerified &&
-      !this.reflector.getAllAndOverride<boolean>(ALLOWS_UNVERIFIED, targets)
+      !route.allowsUnverified
     )
       throw new ForbiddenException(EMAIL_NOT_VERIFIED);
-    if (this.reflector.getAllAndOverride<boolean>(NEEDS_RECENT_AUTHENTICATION, targets))
-      await this.reauth.requireRecent(req);
+    if (route.needsRecent) await this.reauth.requireRecent(req);
     return true;
   }
 

@@ -11,7 +11,7 @@ type Level = 'info' | 'warn' | 'error';
  * A 503 is a dependency down or an instance draining (its cause is logged on its own
  * line): expected in operation, so a warning, not an error to page someone about.
  */
-export function levelOf(statusCode: number): Level {
+function levelOf(statusCode: number): Level {
   return statusCode === 503 ? 'warn' : statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
 }
 
@@ -42,14 +42,15 @@ export function requestLogger(logger: Logger) {
 }
 
 function logResponse(logger: Logger, req: IncomingMessage, res: ServerResponse, started: number): void {
-  const level = levelOf(res.statusCode);
+  const { statusCode } = res;
+  const level = levelOf(statusCode);
   if (!logger.isLevelEnabled(level)) return;
-  const responseTime = Date.now() - started;
-  if (res.statusCode >= 500 && res.statusCode !== 503)
-    logger[level](
-      { req, res, err: new Error(`failed with status code ${res.statusCode}`), responseTime },
-      'request errored',
-    );
-  else if (!res.writableFinished) logger[level]({ req, res, responseTime }, 'request aborted');
-  else logger[level]({ req, res, responseTime }, 'request completed');
+  // A 5xx's cause (with its stack) is logged where it happened, by the exception filter.
+  const msg =
+    statusCode >= 500 && statusCode !== 503
+      ? 'request errored'
+      : res.writableFinished
+        ? 'request completed'
+        : 'request aborted';
+  logger[level]({ req, res, responseTime: Date.now() - started }, msg);
 }

@@ -28,6 +28,7 @@ describe('request logs', () => {
   });
 
   interface LogLine {
+    level?: number;
     msg?: string;
     req?: { id: string; method: string; url: string; headers?: unknown };
     res?: { statusCode: number };
@@ -88,5 +89,22 @@ describe('request logs', () => {
     expect(line!.req!.url).toBe('/api/whatever?token=%5BRedacted%5D&password=%5BRedacted%5D&page=2');
     for (const secret of [...Object.values(SECRETS), 'body-password-secret'])
       expect(output).not.toContain(secret);
+  });
+
+  it('are written at info for a success and at warn for a refusal, with the time taken', async () => {
+    const ok = await ctx.http().get('/api').expect(200);
+    const refused = await ctx.http().get('/api/auth/me').expect(401);
+    const lines = logLines();
+    const okLine = lines.find((entry) => entry.req?.id === ok.headers['x-request-id']);
+    const refusedLine = lines.find((entry) => entry.req?.id === refused.headers['x-request-id']);
+    // pino's levels: 30 info, 40 warn.
+    expect(okLine).toMatchObject({ level: 30, msg: 'request completed', responseTime: expect.any(Number) });
+    expect(refusedLine).toMatchObject({ level: 40, msg: 'request completed', res: { statusCode: 401 } });
+  });
+
+  it('log a refusal by the layers ahead of the routes too (TRACE), with its id', async () => {
+    const res = await ctx.http().trace('/api').expect(405);
+    const line = logLines().find((entry) => entry.req?.id === res.headers['x-request-id']);
+    expect(line).toMatchObject({ level: 40, req: { method: 'TRACE' }, res: { statusCode: 405 } });
   });
 });

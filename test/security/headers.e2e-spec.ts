@@ -1,3 +1,5 @@
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { UsersService } from '../../src/users/users.service';
 import { sessionLogin, signUp, tokenLogin } from '../support/auth-helpers';
 import { PRODUCTION_ENV, startAppOnFreshDatabase, type TestContext } from '../support/test-app';
@@ -124,6 +126,51 @@ describe('security headers and transport', () => {
       statusCode: 413,
       error: 'Payload Too Large',
       message: 'Request body is too large',
+    });
+  });
+
+  /** A POST whose body comes in chunks, without Content-Length (supertest always sets one). */
+  async function postChunked(path: string, chunks: string[]): Promise<{ status: number; body: unknown }> {
+    const server: Server = ctx.app.getHttpServer();
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let data = '';
+          res.on('data', (chunk: Buffer) => (data += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data) as unknown }));
+        },
+      );
+      // The server may answer (413) before the last chunk is written.
+      req.on('error', (error) => (req.headersSent ? undefined : reject(error)));
+      for (const chunk of chunks) req.write(chunk);
+      req.end();
+    });
+  }
+
+  it('reads a chunked body (no Content-Length) and holds the 16 kB limit on it', async () => {
+    // Read and validated: a wrong password is a 401, where an unread body would be a 400.
+    const read = await postChunked('/api/auth/token', [
+      '{"email":"chunked@example.com",',
+      '"password":"wrong"}',
+    ]);
+    expect(read.status).toBe(401);
+    const big = await postChunked('/api/auth/token', [
+      '{"email":"chunked@example.com","password":"',
+      ...Array.from({ length: 17 }, () => 'x'.repeat(1024)),
+      '"}',
+    ]);
+    expect(big).toEqual({
+      status: 413,
+      body: { statusCode: 413, error: 'Payload Too Large', message: 'Request body is too large' },
     });
   });
 

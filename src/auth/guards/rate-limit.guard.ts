@@ -1,5 +1,6 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
+import { RouteMetadata } from '../../common/route-metadata';
 import { RATE_LIMIT_BUCKET } from '../decorators/rate-limited.decorator';
 
 /**
@@ -11,15 +12,16 @@ import { RATE_LIMIT_BUCKET } from '../decorators/rate-limited.decorator';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** Each route's bucket, '' when it names none. */
+  private readonly buckets = new RouteMetadata(
+    ([handler]) => this.reflector.get<string | undefined>(RATE_LIMIT_BUCKET, handler) ?? '',
+  );
+
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(!this.bucketOf(context));
+    return Promise.resolve(!this.buckets.of(context));
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {
-    return `${name}:${this.bucketOf(context)}:${tracker}`;
-  }
-
-  private bucketOf(context: ExecutionContext): string | undefined {
-    return this.reflector.get<string | undefined>(RATE_LIMIT_BUCKET, context.getHandler());
+    return `${name}:${this.buckets.of(context)}:${tracker}`;
   }
 }

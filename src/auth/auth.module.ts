@@ -64,7 +64,7 @@ import { UserEmailVerificationController } from './recovery/user-email-verificat
 import { AuthenticationGuard } from './guards/authentication.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { ACCESS_TOKEN_TYPE } from './tokens/access-token-type';
-import { RateLimitGuard } from './guards/rate-limit.guard';
+import { RateLimitGuard, TOO_MANY_REQUESTS } from './guards/rate-limit.guard';
 import { AccountLockController } from './lockout/account-lock.controller';
 import { LoginAttempts } from './lockout/login-attempts.entity';
 import { LoginAttemptsRepository } from './lockout/login-attempts.repository';
@@ -261,7 +261,7 @@ function compose(definition: DynamicModule & { globalGuards?: boolean; schema?: 
         inject: [AUTH_OPTIONS, RedisConnection],
         useFactory: ({ abuse }: AuthOptions, connection: RedisConnection) => ({
           throttlers: [{ name: 'default', limit: abuse.rateLimit, ttl: abuse.rateWindowMs }],
-          errorMessage: 'Too many requests from this client; try again later',
+          errorMessage: TOO_MANY_REQUESTS,
           // With Redis, one count for the whole fleet; without, each instance counts in memory.
           storage: connection.enabled ? new RedisThrottlerStorage(connection) : undefined,
         }),

@@ -45,6 +45,9 @@ export interface AuthModuleOptions {
     /** Requests per client IP per window on each sensitive route group. */
     rateLimit?: number;
     rateWindowMs?: number;
+    /** Requests per client IP per window on every route, counted by each instance (default 3000 a minute); 0: none. */
+    apiRateLimit?: number;
+    apiRateWindowMs?: number;
     maxLoginFailures?: number;
     loginFailureWindowMs?: number;
     maxDailyLoginFailures?: number;
@@ -99,6 +102,8 @@ export interface AuthOptions extends UsersOptions, SessionsOptions, MailOptions 
   readonly abuse: {
     readonly rateLimit: number;
     readonly rateWindowMs: number;
+    readonly apiRateLimit: number;
+    readonly apiRateWindowMs: number;
     readonly maxLoginFailures: number;
     readonly loginFailureWindowMs: number;
     readonly maxDailyLoginFailures: number;
@@ -219,6 +224,8 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
     abuse: {
       rateLimit: int('abuse.rateLimit', o.abuse?.rateLimit, 20, 1, 100_000),
       rateWindowMs: int('abuse.rateWindowMs', o.abuse?.rateWindowMs, 60_000, 1000, DAY_S * 1000),
+      apiRateLimit: int('abuse.apiRateLimit', o.abuse?.apiRateLimit, 3000, 0, 1_000_000_000),
+      apiRateWindowMs: int('abuse.apiRateWindowMs', o.abuse?.apiRateWindowMs, 60_000, 1000, DAY_S * 1000),
       maxLoginFailures: int('abuse.maxLoginFailures', o.abuse?.maxLoginFailures, 10, 1, 1000),
       loginFailureWindowMs: int(
         'abuse.loginFailureWindowMs',

@@ -67,7 +67,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
           : typeof payload === 'string'
             ? payload
             : exception.message;
-      return { statusCode: status, error: reasonPhrase(status), message };
+      return { statusCode: status, error: reasonPhrase(status), message: bounded(message) };
     }
     if (isDependencyUnavailable(exception)) {
       this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
@@ -84,6 +84,23 @@ export class HttpExceptionFilter implements ExceptionFilter {
       message: 'Internal server error',
     };
   }
+}
+
+/** The error body's bounds, as the API document states them (ErrorResponse). */
+export const MAX_ERROR_MESSAGES = 50;
+export const MAX_ERROR_MESSAGE_LENGTH = 1024;
+
+/**
+ * A message echoes input (an unknown property's name, a value): a 16 kB body could
+ * otherwise come back as thousands of faults, or one fault as long as the body.
+ */
+function bounded(message: string | string[]): string | string[] {
+  const cut = (text: string) =>
+    text.length > MAX_ERROR_MESSAGE_LENGTH ? `${text.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…` : text;
+  if (!Array.isArray(message)) return cut(String(message));
+  if (message.length <= MAX_ERROR_MESSAGES) return message.map(cut);
+  const more = message.length - (MAX_ERROR_MESSAGES - 1);
+  return [...message.slice(0, MAX_ERROR_MESSAGES - 1).map(cut), `… and ${more} more faults`];
 }
 
 function reasonPhrase(status: number): string {

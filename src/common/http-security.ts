@@ -61,7 +61,7 @@ export function applyHttpSecurity(app: NestExpressApplication, config: AppConfig
               credentials: true,
               methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
               allowedHeaders: ['Content-Type', 'Authorization', 'X-CSRF-Token', 'X-Request-Id'],
-              exposedHeaders: ['X-Request-Id', 'Retry-After'],
+              exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
               maxAge: 600,
             }
           : { origin: false },

@@ -1,7 +1,9 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse } from '@nestjs/swagger';
+import { ApiExtension } from '@nestjs/swagger';
 
 export const NEEDS_RECENT_AUTHENTICATION = 'auth:needs-recent-authentication';
+/** The OpenAPI extension marking the route; the document's 403 is written from it. */
+export const RECENT_AUTHENTICATION_EXTENSION = 'x-recent-authentication';
 
 /**
  * A sensitive action: the caller must have proved a factor (signed in, or
@@ -12,7 +14,5 @@ export const NEEDS_RECENT_AUTHENTICATION = 'auth:needs-recent-authentication';
 export const RecentAuthentication = () =>
   applyDecorators(
     SetMetadata(NEEDS_RECENT_AUTHENTICATION, true),
-    ApiForbiddenResponse({
-      description: '`reauthentication required`: prove a factor with POST /api/auth/reauth, then retry',
-    }),
+    ApiExtension(RECENT_AUTHENTICATION_EXTENSION, true),
   );

@@ -121,6 +121,9 @@ export abstract class AppConfig {
     /** Requests per client IP per window on each sensitive route group (login, signup, refresh, password). */
     readonly rateLimit: number;
     readonly rateWindowMs: number;
+    /** Requests per client IP per window on every route, counted by each instance; 0: no such budget. */
+    readonly apiRateLimit: number;
+    readonly apiRateWindowMs: number;
     /** Failed logins on one account (either method) before it is locked until its window ends. */
     readonly maxLoginFailures: number;
     readonly loginFailureWindowMs: number;
@@ -329,6 +332,8 @@ export function loadConfig(
     abuse: {
       rateLimit: env.AUTH_RATE_LIMIT ?? 20,
       rateWindowMs: (env.AUTH_RATE_WINDOW_SECONDS ?? 60) * 1000,
+      apiRateLimit: env.API_RATE_LIMIT ?? 3000,
+      apiRateWindowMs: (env.API_RATE_WINDOW_SECONDS ?? 60) * 1000,
       maxLoginFailures: env.LOGIN_MAX_FAILURES ?? 10,
       loginFailureWindowMs: (env.LOGIN_FAILURE_WINDOW_SECONDS ?? 15 * 60) * 1000,
       maxDailyLoginFailures: env.LOGIN_MAX_DAILY_FAILURES ?? 100,

@@ -185,6 +185,14 @@ export class EnvironmentVariables {
   AUTH_RATE_LIMIT?: number;
 
   @IsOptional()
+  @IntegerInRange(0, 1_000_000_000)
+  API_RATE_LIMIT?: number;
+
+  @IsOptional()
+  @IntegerInRange(1, 24 * 3600)
+  API_RATE_WINDOW_SECONDS?: number;
+
+  @IsOptional()
   @IntegerInRange(1, 24 * 3600)
   AUTH_RATE_WINDOW_SECONDS?: number;
 

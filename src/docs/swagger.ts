@@ -1,61 +1,67 @@
 import type { INestApplication } from '@nestjs/common';
-import {
-  DocumentBuilder,
-  type OpenAPIObject,
-  type SecurityRequirementObject,
-  SwaggerModule,
-} from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import pkg from '../../package.json';
 import type { AppConfig } from '../config/app-config';
 import { APIKEY_SCHEME, BEARER_SCHEME, SESSION_SCHEME } from '../auth/decorators/security-schemes';
+import { completeDocument } from './complete-document';
 
-/** Security scheme names used by `@ApiBearerAuth` / `@ApiCookieAuth` on routes. */
+/** The tags in the order Swagger UI shows them: signing in first. */
+const TAGS: [name: string, description: string][] = [
+  ['auth', 'Sign-up, sign-in (cookie session or tokens), second factors, passkeys, recovery'],
+  ['sessions', "The caller's sign-ins, one per device"],
+  ['keys', 'API keys for scripts and services'],
+  ['users', 'Accounts (admin, or the user themself)'],
+  ['roles', 'Roles (admin)'],
+  ['audit', 'Security events (admin)'],
+  ['operations', 'Health, service information and the keys that verify access tokens'],
+];
 
 /** Swagger UI at /docs and the OpenAPI document at /docs-json, generated from the code. */
 export function setUpSwagger(app: INestApplication, config: AppConfig): void {
-  const document = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Auth service')
     .setDescription(
       'Cookie sessions and JWT bearer tokens behind one global guard. ' +
         'Sign in with POST /api/auth/session (cookie) or POST /api/auth/token (bearer).',
     )
     .setVersion(pkg.version)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'An access token from POST /api/auth/token: a JWS (ES256 by default, keys at /.well-known/jwks.json; ' +
+          'HS256 by choice) following RFC8725 (JWT Best Current Practices): one algorithm accepted per key, ' +
+          'never `none`, `typ: at+jwt` (RFC 9068), issuer, audience and expiry checked, lifetime ACCESS_TOKEN_TTL_SECONDS',
+      },
+      BEARER_SCHEME,
+    )
     .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie' }, SESSION_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, APIKEY_SCHEME)
-    // Every route needs one of the two unless it says otherwise (@Public, @Auth).
+    // Every route needs one of the three unless it says otherwise (@Public, @Auth).
     .addSecurityRequirements(BEARER_SCHEME)
     .addSecurityRequirements(SESSION_SCHEME)
-    .addSecurityRequirements(APIKEY_SCHEME)
-    .build();
-  SwaggerModule.setup('docs', app, () => withCommonResponses(SwaggerModule.createDocument(app, document)), {
-    jsonDocumentUrl: 'docs-json',
-    yamlDocumentUrl: 'docs-yaml',
-    swaggerOptions: {
-      persistAuthorization: true,
-      withCredentials: true,
-      requestInterceptor: addCsrfToken,
+    .addSecurityRequirements(APIKEY_SCHEME);
+  for (const [name, description] of TAGS) builder.addTag(name, description);
+  const facts = {
+    generalBudget: config.abuse.apiRateLimit > 0,
+    emailVerificationRequired: config.account.emailVerification === 'required',
+  };
+  SwaggerModule.setup(
+    'docs',
+    app,
+    () => completeDocument(SwaggerModule.createDocument(app, builder.build()), facts),
+    {
+      jsonDocumentUrl: 'docs-json',
+      yamlDocumentUrl: 'docs-yaml',
+      swaggerOptions: {
+        persistAuthorization: true,
+        withCredentials: true,
+        requestInterceptor: addCsrfToken,
+      },
     },
-  });
-}
-
-/** Answers every operation can give, said once here rather than on each route. */
-function withCommonResponses(document: OpenAPIObject): OpenAPIObject {
-  for (const path of Object.values(document.paths)) {
-    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
-      const operation = path[method];
-      if (!operation) continue;
-      // Any input can be malformed: a body, a path id, a query parameter.
-      if (operation.requestBody || operation.parameters?.length)
-        operation.responses['400'] ??= { description: 'Invalid input: `message` lists every fault' };
-      if (!isPublic(operation.security)) operation.responses['401'] ??= { description: 'Not authenticated' };
-    }
-  }
-  return document;
-}
-
-function isPublic(security: SecurityRequirementObject[] | undefined): boolean {
-  return security !== undefined && security.every((requirement) => Object.keys(requirement).length === 0);
+  );
 }
 
 /**

@@ -8,11 +8,13 @@ import {
   ParseUUIDPipe,
   Req,
 } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { currentSignIn } from './current-sign-in';
 import { SignInResponse } from './dto/sign-in.response';
 import { SignInsService } from './sign-ins.service';
+import { ApiListResponse } from '../common/api-list-response.decorator';
+import { MAX_SIGN_INS_PER_USER } from './sign-in-method';
 
 @ApiTags('sessions')
 @Controller('api/sessions')
@@ -20,7 +22,7 @@ export class SessionsController {
   constructor(private readonly signIns: SignInsService) {}
 
   @Get()
-  @ApiOkResponse({ type: [SignInResponse], description: "The caller's own sign-ins, of both kinds" })
+  @ApiListResponse(SignInResponse, MAX_SIGN_INS_PER_USER, "The caller's own sign-ins, of both kinds")
   list(@Req() req: Request): Promise<SignInResponse[]> {
     return this.signIns.list(req.auth!.user.id, currentSignIn(req));
   }

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Req } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { BuiltInRole } from '../roles/role-names';
@@ -7,6 +7,8 @@ import { Roles } from '../roles/roles.decorator';
 import { UsersService } from '../users/users.service';
 import { SignInResponse } from './dto/sign-in.response';
 import { SignInsService } from './sign-ins.service';
+import { ApiListResponse } from '../common/api-list-response.decorator';
+import { MAX_SIGN_INS_PER_USER } from './sign-in-method';
 
 /** An admin's view of another user's sign-ins: `/api/users/:id/sessions`. */
 @ApiTags('users')
@@ -20,7 +22,7 @@ export class UserSignInsController {
   ) {}
 
   @Get(':id/sessions')
-  @ApiOkResponse({ type: [SignInResponse] })
+  @ApiListResponse(SignInResponse, MAX_SIGN_INS_PER_USER)
   @ApiNotFoundResponse()
   async list(@Param('id', new ParseUUIDPipe()) id: string): Promise<SignInResponse[]> {
     await this.users.findByIdOrFail(id);

@@ -114,6 +114,7 @@ describeFleet(
         SESSION_STORE: 'redis',
         TRUST_PROXY: 'loopback',
         AUTH_RATE_LIMIT: String(RATE_LIMIT),
+        API_RATE_LIMIT: TEST_ENV.API_RATE_LIMIT,
         LOG_LEVEL: 'warn',
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,

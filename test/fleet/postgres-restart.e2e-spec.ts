@@ -35,6 +35,7 @@ const SHARED_ENV = {
   JWT_SECRET: TEST_ENV.JWT_SECRET,
   PASSWORD_PEPPER: TEST_ENV.PASSWORD_PEPPER,
   AUTH_RATE_LIMIT: TEST_ENV.AUTH_RATE_LIMIT,
+  API_RATE_LIMIT: TEST_ENV.API_RATE_LIMIT,
 };
 
 type Phase = 'before' | 'down' | 'restarting' | 'recovering' | 'after';

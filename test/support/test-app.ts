@@ -15,6 +15,7 @@ export const TEST_ENV: Record<string, string> = {
   BCRYPT_COST: '4',
   // Every test client is 127.0.0.1: per-IP limits are tested on their own (test/security).
   AUTH_RATE_LIMIT: '100000',
+  API_RATE_LIMIT: '100000000',
   LOG_LEVEL: 'silent',
 };
 

@@ -9,6 +9,9 @@ import {
 } from 'typeorm';
 import { User } from '../../users/user.entity';
 
+/** Live API keys one user holds at most (409 beyond): a bound on the list, and on a stolen sign-in's reach. */
+export const MAX_API_KEYS_PER_USER = 25;
+
 /**
  * A long-lived credential for scripts and services (`X-API-Key`): a random string,
  * stored only as its SHA-256. It acts for its owner with at most the roles it was

@@ -1,11 +1,13 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Req } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BuiltInRole } from '../../roles/role-names';
 import { Roles } from '../../roles/roles.decorator';
 import { UsersService } from '../../users/users.service';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyResponse } from './dto/api-key.dto';
+import { ApiListResponse } from '../../common/api-list-response.decorator';
+import { MAX_API_KEYS_PER_USER } from './api-key.entity';
 
 /** An admin's view of a user's API keys: list and revoke, never the keys themselves. */
 @ApiTags('users')
@@ -18,7 +20,7 @@ export class UserApiKeysController {
 
   @Roles(BuiltInRole.Admin)
   @Get(':id/keys')
-  @ApiOkResponse({ type: [ApiKeyResponse] })
+  @ApiListResponse(ApiKeyResponse, MAX_API_KEYS_PER_USER)
   @ApiNotFoundResponse()
   async list(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyResponse[]> {
     await this.users.findByIdOrFail(id);

@@ -4,6 +4,9 @@ import { DependencyUnavailableError } from '../../common/dependency-unavailable'
 import { CAPTCHA_WIDGETS } from '../../config/captcha-providers';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 
+/** The longest captcha answer accepted: providers' tokens are a few hundred to ~2,000 characters. */
+export const CAPTCHA_TOKEN_MAX_LENGTH = 4096;
+
 export const CAPTCHA_FAILED = 'Captcha verification failed: solve the captcha and try again';
 const VERIFY_TIMEOUT_MS = 5000;
 
@@ -44,7 +47,7 @@ export class CaptchaService {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const answer =
       req.headers['x-captcha-token'] ?? body.captchaToken ?? body[CAPTCHA_FORM_FIELDS[captcha.provider]];
-    if (typeof answer !== 'string' || !answer || answer.length > 4096)
+    if (typeof answer !== 'string' || !answer || answer.length > CAPTCHA_TOKEN_MAX_LENGTH)
       throw new BadRequestException(CAPTCHA_FAILED);
     const form = new URLSearchParams({ secret: captcha.secret, response: answer });
     if (req.ip) form.set('remoteip', req.ip);

@@ -9,6 +9,9 @@ import {
 } from 'typeorm';
 import { User } from '../../users/user.entity';
 
+/** Passkeys one user registers at most (409 beyond). */
+export const MAX_PASSKEYS_PER_USER = 20;
+
 /** A WebAuthn credential (passkey) of a user: its public key, never a secret. */
 @Entity('passkeys')
 export class Passkey {

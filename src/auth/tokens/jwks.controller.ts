@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { Public } from '../decorators/public.decorator';
+import { MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
 import { type PublicJwk, SigningKeysService } from './signing-keys.service';
 
 /**
@@ -31,7 +32,32 @@ export class JwksController {
   @ApiOkResponse({
     description:
       'Only public parts; a retired key stays until the last token it signed has expired. HS256: empty',
-    schema: { type: 'object', properties: { keys: { type: 'array', items: { type: 'object' } } } },
+    schema: {
+      type: 'object',
+      required: ['keys'],
+      properties: {
+        keys: {
+          type: 'array',
+          // Rotation on demand is refused beyond it (409).
+          maxItems: MAX_PUBLISHED_SIGNING_KEYS,
+          items: {
+            type: 'object',
+            description: 'A P-256 public key (RFC 7517, RFC 7518 section 6.2)',
+            required: ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
+            properties: {
+              kty: { type: 'string', enum: ['EC'] },
+              crv: { type: 'string', enum: ['P-256'] },
+              // A 32-byte coordinate in base64url.
+              x: { type: 'string', maxLength: 43 },
+              y: { type: 'string', maxLength: 43 },
+              kid: { type: 'string', maxLength: 64 },
+              alg: { type: 'string', enum: ['ES256'] },
+              use: { type: 'string', enum: ['sig'] },
+            },
+          },
+        },
+      },
+    },
   })
   jwks(@Res({ passthrough: true }) res: Response): { keys: PublicJwk[] } {
     res.setHeader('Cache-Control', this.cacheControl);

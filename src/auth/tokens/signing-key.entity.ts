@@ -1,5 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
+/** Keys published in the JWKS at most: an on-demand rotation beyond it is refused (409) until the oldest retired key expires. */
+export const MAX_PUBLISHED_SIGNING_KEYS = 10;
+
 /**
  * An ES256 key that signs access tokens. The public half is published at
  * /.well-known/jwks.json; the private half is stored sealed (SecretBox, AES-256-GCM

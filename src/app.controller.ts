@@ -4,10 +4,10 @@ import pkg from '../package.json';
 import { Public } from './auth/decorators/public.decorator';
 
 class ServiceInfo {
-  @ApiProperty({ example: pkg.name })
+  @ApiProperty({ example: pkg.name, maxLength: pkg.name.length })
   name!: string;
 
-  @ApiProperty({ example: pkg.version })
+  @ApiProperty({ example: pkg.version, maxLength: pkg.version.length })
   version!: string;
 }
 

@@ -135,9 +135,10 @@ const DAY_S = 24 * 3600;
  */
 export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
   const o = options ?? ({} as AuthModuleOptions);
-  const text = (name: string, value: unknown, fallback?: string): string => {
+  const text = (name: string, value: unknown, fallback?: string, maxLength = Infinity): string => {
     const result = value ?? fallback;
     if (typeof result !== 'string' || !result) throw invalid(name, 'a non-empty string');
+    if (result.length > maxLength) throw invalid(name, `at most ${maxLength} characters`);
     return result;
   };
   const int = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
@@ -169,7 +170,7 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
   const captcha = o.captcha;
   if (captcha !== undefined && !(captcha.provider in CAPTCHA_VERIFY_URLS))
     throw invalid('captcha.provider', 'turnstile, hcaptcha or recaptcha');
-  const serviceName = text('serviceName', o.serviceName, 'Nest Auth');
+  const serviceName = text('serviceName', o.serviceName, 'Nest Auth', 100);
   const algorithm = o.jwt?.algorithm ?? 'ES256';
   if (algorithm !== 'ES256' && algorithm !== 'HS256') throw invalid('jwt.algorithm', 'ES256 or HS256');
   const routes = o.session?.routes ?? ['*path'];
@@ -203,8 +204,8 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
     },
     redis: { url: redisUrl, keyPrefix: o.redis?.keyPrefix ?? 'nest-auth:' },
     jwt: {
-      issuer: text('jwt.issuer', o.jwt?.issuer, 'nest-auth-service'),
-      audience: text('jwt.audience', o.jwt?.audience, 'nest-auth-service'),
+      issuer: text('jwt.issuer', o.jwt?.issuer, 'nest-auth-service', 200),
+      audience: text('jwt.audience', o.jwt?.audience, 'nest-auth-service', 200),
       accessTokenTtlSeconds: int('jwt.accessTokenTtlSeconds', o.jwt?.accessTokenTtlSeconds, 900, 1, DAY_S),
       loginTtlSeconds: int('jwt.loginTtlSeconds', o.jwt?.loginTtlSeconds, 30 * DAY_S, 1, 365 * DAY_S),
       loginIdleTimeoutSeconds: int(

@@ -17,12 +17,21 @@ export const Omittable = () => ValidateIf((_object: object, value: unknown) => v
 
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
+/** The longest address SMTP carries (RFC 5321); users.email is varchar(254). */
+export const MAX_EMAIL_LENGTH = 254;
+
+/** The name of a user, an API key or a passkey: each column is varchar(100). */
+export const MAX_NAME_LENGTH = 100;
+
+/** Every randomSecret() (opaque-secrets.ts): 32 bytes in base64url, unpadded. */
+export const OPAQUE_SECRET_LENGTH = 43;
+
 export const EmailField = (property = 'email') =>
   applyDecorators(
-    ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    ApiProperty({ example: 'ada@example.com', maxLength: MAX_EMAIL_LENGTH }),
     trim,
     IsString(),
-    MaxLength(254),
+    MaxLength(MAX_EMAIL_LENGTH),
     IsEmail({}, { message: `${property} must be an email address` }),
   );
 
@@ -59,11 +68,15 @@ export const PasswordField = ({ optional = false } = {}) =>
 /** A display name; optional unless `required`. */
 export const NameField = ({ required = false } = {}) =>
   applyDecorators(
-    (required ? ApiProperty : ApiPropertyOptional)({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
+    (required ? ApiProperty : ApiPropertyOptional)({
+      example: 'Ada Lovelace',
+      minLength: 1,
+      maxLength: MAX_NAME_LENGTH,
+    }),
     ...(required ? [] : [Omittable()]),
     trim,
     IsString(),
-    Length(1, 100),
+    Length(1, MAX_NAME_LENGTH),
   );
 
 /** A captcha widget's answer (checked by the captcha hook when CAPTCHA_PROVIDER is set). */
@@ -81,3 +94,9 @@ export const CaptchaTokenField = () =>
 /** An opaque token: bounded, so a huge string is a 400 before any hashing. */
 export const OpaqueTokenField = () =>
   applyDecorators(ApiProperty({ example: 'k3Jt…', maxLength: 512 }), IsString(), Length(1, 512));
+
+/** Where a request came from, in a response: clientInfo and AuditService keep at most 64 characters. */
+export const IpAddressProperty = () => ApiProperty({ type: String, nullable: true, maxLength: 64 });
+
+/** The client's User-Agent, in a response: clientInfo and AuditService keep at most 512 characters. */
+export const UserAgentProperty = () => ApiProperty({ type: String, nullable: true, maxLength: 512 });

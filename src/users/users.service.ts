@@ -6,6 +6,7 @@ import { lockUntilTransactionEnds } from '../database/advisory-lock';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import { isUniqueViolation } from '../common/postgres-errors';
 import { BuiltInRole } from '../roles/role-names';
+import { MAX_ROLES_PER_USER } from '../roles/role.entity';
 import { RolesService } from '../roles/roles.service';
 import { normaliseEmail } from './email';
 import type { User } from './user.entity';
@@ -240,6 +241,9 @@ export class UsersService {
   /** Replaces the user's roles; `user` is always kept. Unknown names are a 400. */
   async setRoles(id: string, names: readonly string[], by?: Request): Promise<User> {
     const wanted = [...new Set([BuiltInRole.User, ...names])];
+    // `user` is always kept: with it the list may not pass the bound the API states.
+    if (wanted.length > MAX_ROLES_PER_USER)
+      throw new BadRequestException([`at most ${MAX_ROLES_PER_USER} roles, \`user\` included`]);
     const roles = await this.roles.findByNames(wanted);
     const unknown = wanted.filter((name) => !roles.some((role) => role.name === name));
     if (unknown.length) throw new BadRequestException([`unknown roles: ${unknown.join(', ')}`]);

@@ -96,6 +96,15 @@ describe('AuthModule.forRoot on its own', () => {
       { secrets: SECRETS, session: { idleTimeoutMs: 1.5 } },
       'AuthModule option session.idleTimeoutMs must be a whole number from 1000 to 2592000000',
     ],
+    // Access tokens and otpauth URIs carry these: the API document states bounds that rest on them.
+    [
+      { secrets: SECRETS, jwt: { issuer: 'i'.repeat(201) } },
+      'AuthModule option jwt.issuer must be at most 200 characters',
+    ],
+    [
+      { secrets: SECRETS, serviceName: 'n'.repeat(101) },
+      'AuthModule option serviceName must be at most 100 characters',
+    ],
   ])('a bad option stops the start with one line naming it: %j', async (options, message) => {
     await expect(start(AuthModule.forRoot(options))).rejects.toThrow(message);
   });

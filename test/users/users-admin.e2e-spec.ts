@@ -302,6 +302,27 @@ describe('roles', () => {
       .send({ roles: 'admin' })
       .expect(400);
   });
+
+  it('refuses a 33rd role: `user` is always kept, and counts against the 32', async () => {
+    const user = await signUp(ctx.http);
+    const names = Array.from({ length: 32 }, (_, i) => `bound-${i}`);
+    for (const name of names)
+      await ctx.http().post('/api/roles').set('Authorization', adminBearer).send({ name }).expect(201);
+    const res = await ctx
+      .http()
+      .put(`/api/users/${user.id}/roles`)
+      .set('Authorization', adminBearer)
+      .send({ roles: names })
+      .expect(400);
+    expect(res.body.message).toEqual(['at most 32 roles, `user` included']);
+    const fits = await ctx
+      .http()
+      .put(`/api/users/${user.id}/roles`)
+      .set('Authorization', adminBearer)
+      .send({ roles: ['user', ...names.slice(1)] })
+      .expect(200);
+    expect(fits.body.roles).toHaveLength(32);
+  });
 });
 
 describe('the last admin', () => {

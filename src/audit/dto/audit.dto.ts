@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { PageQuery } from '../../common/page-query';
+import { IpAddressProperty, UserAgentProperty } from '../../common/fields';
+import { MAX_PAGE_SIZE, PageQuery } from '../../common/page-query';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from '../audit-event.entity';
 
 export class AuditQuery extends PageQuery {
@@ -16,7 +17,8 @@ export class AuditQuery extends PageQuery {
 }
 
 export class AuditEventResponse {
-  @ApiProperty()
+  // A bigint identity, as a string: at most 19 digits.
+  @ApiProperty({ example: '42', pattern: '^\\d+$', maxLength: 19 })
   id!: string;
 
   @ApiProperty({ enum: AUDIT_EVENT_TYPES })
@@ -33,10 +35,10 @@ export class AuditEventResponse {
   })
   actorId!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @IpAddressProperty()
   ip!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @UserAgentProperty()
   userAgent!: string | null;
 
   @ApiProperty({ type: Object, nullable: true })
@@ -60,7 +62,7 @@ export class AuditEventResponse {
 }
 
 export class AuditPageResponse {
-  @ApiProperty({ type: [AuditEventResponse] })
+  @ApiProperty({ type: [AuditEventResponse], maxItems: MAX_PAGE_SIZE })
   items!: AuditEventResponse[];
 
   @ApiProperty()

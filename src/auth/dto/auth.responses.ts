@@ -1,17 +1,33 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { OPAQUE_SECRET_LENGTH } from '../../common/fields';
 import { UserResponse } from '../../users/dto/user.response';
 import type { AuthMethod } from '../auth-context';
+
+/** CsrfService's session token: csrf-sync's 32 random bytes, in hex. */
+const CSRF_TOKEN_LENGTH = 64;
+
+/**
+ * The longest access token TokenService signs: ES256 (HS256's header and signature are
+ * shorter), a header with a kid of at most 64 characters (signing_keys.kid), claims of
+ * three UUIDs, two 10-digit times and an iss and an aud of at most 200 characters each
+ * (JWT_ISSUER, JWT_AUDIENCE) that JSON escapes to at most 6 bytes a character, and the
+ * 86-character signature. With the default issuer and audience it is about 470.
+ */
+const MAX_ACCESS_TOKEN_LENGTH = 3677;
 
 export class SessionLoginResponse {
   @ApiProperty({ type: UserResponse })
   user!: UserResponse;
 
-  @ApiProperty({ description: 'Send it back in X-CSRF-Token on unsafe cookie-authenticated requests' })
+  @ApiProperty({
+    description: 'Send it back in X-CSRF-Token on unsafe cookie-authenticated requests',
+    maxLength: CSRF_TOKEN_LENGTH,
+  })
   csrfToken!: string;
 }
 
 export class CsrfTokenResponse {
-  @ApiProperty()
+  @ApiProperty({ maxLength: CSRF_TOKEN_LENGTH })
   csrfToken!: string;
 }
 
@@ -19,10 +35,14 @@ export class TokenPairResponse {
   @ApiProperty({
     description:
       'JWT (ES256, verifiable with /.well-known/jwks.json; HS256 by choice); send as Authorization: Bearer',
+    maxLength: MAX_ACCESS_TOKEN_LENGTH,
   })
   accessToken!: string;
 
-  @ApiProperty({ description: 'Opaque, single use; exchange at POST /api/auth/token/refresh' })
+  @ApiProperty({
+    description: 'Opaque, single use; exchange at POST /api/auth/token/refresh',
+    maxLength: OPAQUE_SECRET_LENGTH,
+  })
   refreshToken!: string;
 
   @ApiProperty({ enum: ['Bearer'] })

@@ -1,11 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Role } from '../role.entity';
+import { MAX_ROLE_DESCRIPTION_LENGTH } from './create-role.dto';
+import { RoleNameProperty } from './role-name.field';
 
 export class RoleResponse {
-  @ApiProperty({ example: 'admin' })
+  @RoleNameProperty()
   name!: string;
 
-  @ApiProperty({ example: 'Administrators' })
+  @ApiProperty({ example: 'Administrators', maxLength: MAX_ROLE_DESCRIPTION_LENGTH })
   description!: string;
 
   static from(role: Role): RoleResponse {

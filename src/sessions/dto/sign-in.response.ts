@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IpAddressProperty, UserAgentProperty } from '../../common/fields';
 import type { SignInMethod } from '../sign-in-method';
 
 /** One sign-in on one device: a cookie session or a token login. */
@@ -22,10 +23,10 @@ export class SignInResponse {
   })
   expiresAt!: string;
 
-  @ApiProperty({ type: String, nullable: true })
+  @IpAddressProperty()
   ip!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @UserAgentProperty()
   userAgent!: string | null;
 
   @ApiProperty({ description: 'The sign-in this request was made with' })

@@ -1,8 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 import { NameField, Omittable } from '../../common/fields';
 import { PageQuery } from '../../common/page-query';
-import { ROLE_NAME_PATTERN } from '../../roles/role.entity';
+import { RoleNamesField } from '../../roles/dto/role-name.field';
 
 export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Part of the email or name, case-insensitive', maxLength: 254 })
@@ -28,10 +28,6 @@ export class UpdateUserDto {
 }
 
 export class SetRolesDto {
-  @ApiProperty({ type: [String], example: ['user', 'admin'], description: '`user` is always kept' })
-  @IsArray()
-  @ArrayMaxSize(32)
-  @IsString({ each: true })
-  @Matches(ROLE_NAME_PATTERN, { each: true, message: 'each role must be a role name' })
+  @RoleNamesField({ example: ['user', 'admin'], description: '`user` is always kept' })
   roles!: string[];
 }

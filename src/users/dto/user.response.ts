@@ -1,4 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../../common/fields';
+import { RoleNamesProperty } from '../../roles/dto/role-name.field';
 import type { User } from '../user.entity';
 
 export class SecondFactorsResponse {
@@ -17,19 +19,19 @@ export class UserResponse {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ example: 'ada@example.com' })
+  @ApiProperty({ example: 'ada@example.com', maxLength: MAX_EMAIL_LENGTH })
   email!: string;
 
   @ApiProperty({ description: 'The owner followed a link mailed to this address' })
   emailVerified!: boolean;
 
-  @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
+  @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace', maxLength: MAX_NAME_LENGTH })
   name!: string | null;
 
   @ApiProperty({ type: SecondFactorsResponse, description: 'Which second factors the user has' })
   mfa!: SecondFactorsResponse;
 
-  @ApiProperty({ type: [String], example: ['user'] })
+  @RoleNamesProperty()
   roles!: string[];
 
   @ApiProperty()

@@ -1,26 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsDateString, IsString, Length, Matches } from 'class-validator';
-import { Omittable } from '../../../common/fields';
-import { ROLE_NAME_PATTERN } from '../../../roles/role.entity';
+import { IsDateString, IsString, Length } from 'class-validator';
+import { MAX_NAME_LENGTH, Omittable, OPAQUE_SECRET_LENGTH } from '../../../common/fields';
+import { RoleNamesField, RoleNamesProperty } from '../../../roles/dto/role-name.field';
 import type { ApiKey } from '../api-key.entity';
 
 export class CreateApiKeyDto {
-  @ApiProperty({ example: 'nightly export', minLength: 1, maxLength: 100 })
+  @ApiProperty({ example: 'nightly export', minLength: 1, maxLength: MAX_NAME_LENGTH })
   @IsString()
-  @Length(1, 100)
+  @Length(1, MAX_NAME_LENGTH)
   name!: string;
 
-  @ApiPropertyOptional({
-    type: [String],
+  @RoleNamesField({
+    optional: true,
     example: ['user'],
     description:
       "At most the owner's roles (default: all of them); on each use, only those the owner still holds count",
   })
-  @Omittable()
-  @IsArray()
-  @ArrayMaxSize(32)
-  @IsString({ each: true })
-  @Matches(ROLE_NAME_PATTERN, { each: true, message: 'each role must be a role name' })
   roles?: string[];
 
   @ApiPropertyOptional({
@@ -37,15 +32,17 @@ export class ApiKeyResponse {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ example: 'nightly export' })
+  @ApiProperty({ example: 'nightly export', maxLength: MAX_NAME_LENGTH })
   name!: string;
 
-  @ApiProperty({ type: [String], example: ['user'] })
+  @RoleNamesProperty()
   roles!: string[];
 
   @ApiProperty({
     example: 'nak_Xq3vR8wK',
     description: 'The first characters of the key, to tell keys apart',
+    // ApiKeysService keeps the first 12 (api_keys.prefix is varchar(16)).
+    maxLength: 12,
   })
   prefix!: string;
 
@@ -80,6 +77,7 @@ export class CreatedApiKeyResponse extends ApiKeyResponse {
   @ApiProperty({
     example: 'nak_…',
     description: 'The key itself: shown only in this answer, send it as X-API-Key',
+    maxLength: 'nak_'.length + OPAQUE_SECRET_LENGTH,
   })
   key!: string;
 }

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsObject, IsString, MaxLength } from 'class-validator';
-import { Omittable } from '../../../common/fields';
+import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, Omittable } from '../../../common/fields';
 import type { Passkey } from '../passkey.entity';
 
 const WebAuthnResponseField = () =>
@@ -18,10 +18,10 @@ export class PasskeyRegistrationDto {
   @WebAuthnResponseField()
   response!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ example: 'Laptop', maxLength: 100 })
+  @ApiPropertyOptional({ example: 'Laptop', maxLength: MAX_NAME_LENGTH })
   @Omittable()
   @IsString()
-  @MaxLength(100)
+  @MaxLength(MAX_NAME_LENGTH)
   name?: string;
 }
 
@@ -33,12 +33,12 @@ export class PasskeyAssertionDto {
 export class PasskeyOptionsDto {
   @ApiPropertyOptional({
     example: 'ada@example.com',
-    maxLength: 254,
+    maxLength: MAX_EMAIL_LENGTH,
     description: 'Email first: the challenge is then bound to that account',
   })
   @Omittable()
   @IsString()
-  @MaxLength(254)
+  @MaxLength(MAX_EMAIL_LENGTH)
   @IsEmail({}, { message: 'email must be an email address' })
   email?: string;
 }
@@ -47,7 +47,7 @@ export class PasskeyResponse {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ example: 'Laptop' })
+  @ApiProperty({ example: 'Laptop', maxLength: MAX_NAME_LENGTH })
   name!: string;
 
   @ApiProperty({ type: String, format: 'date-time' })

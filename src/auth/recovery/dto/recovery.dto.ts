@@ -39,6 +39,10 @@ export class ChangeEmailDto {
 }
 
 export class AcceptedResponse {
-  @ApiProperty({ example: 'If an account uses this address, a link to reset its password is on its way' })
+  // One of the recovery controllers' fixed sentences: the longest (RESET_REQUESTED) has 75 characters.
+  @ApiProperty({
+    example: 'If an account uses this address, a link to reset its password is on its way',
+    maxLength: 100,
+  })
   message!: string;
 }

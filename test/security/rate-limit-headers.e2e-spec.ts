@@ -64,6 +64,21 @@ describe('the general per-client budget (API_RATE_LIMIT) and the RateLimit heade
     expect(items(quiet.headers['ratelimit']).api.r).toBe(LIMIT - 1);
   });
 
+  it('counts an IPv6 client by its /64, and an IPv4 client the same whether written mapped or not', async () => {
+    for (let i = 0; i < LIMIT; i++)
+      await ctx
+        .http()
+        .get('/api')
+        .set('X-Forwarded-For', `2001:db8:0:7::${i + 1}`);
+    await ctx.http().get('/api').set('X-Forwarded-For', '2001:db8:0:7:ffff::9').expect(429);
+    await ctx.http().get('/api').set('X-Forwarded-For', '2001:db8:0:8::1').expect(200);
+
+    const ip = nextClient();
+    for (let i = 0; i < LIMIT / 2; i++) await ctx.http().get('/api').set('X-Forwarded-For', ip);
+    const mapped = await ctx.http().get('/api').set('X-Forwarded-For', `::ffff:${ip}`).expect(200);
+    expect(items(mapped.headers['ratelimit']).api.r).toBe(LIMIT / 2 - 1);
+  });
+
   it('sends the headers on refusals too (401, 400), and both budgets on a route with its own', async () => {
     const ip = nextClient();
     const anonymous = await ctx.http().get('/api/auth/me').set('X-Forwarded-For', ip).expect(401);

@@ -173,7 +173,9 @@ export function resolveAuthOptions(options: AuthModuleOptions): AuthOptions {
   const serviceName = text('serviceName', o.serviceName, 'Nest Auth', 100);
   const algorithm = o.jwt?.algorithm ?? 'ES256';
   if (algorithm !== 'ES256' && algorithm !== 'HS256') throw invalid('jwt.algorithm', 'ES256 or HS256');
-  const routes = o.session?.routes ?? ['*path'];
+  // '/' is every route too, mounted with a plain `use()`: unlike '*path' it matches
+  // without decoding the whole path into a parameter and re-basing req.url per request.
+  const routes = o.session?.routes ?? ['/'];
   if (!Array.isArray(routes) || !routes.length || routes.some((route) => typeof route !== 'string' || !route))
     throw invalid('session.routes', 'a non-empty list of route paths');
   return {

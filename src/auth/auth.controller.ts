@@ -180,7 +180,7 @@ export class AuthController {
   @Get('me')
   @ApiOkResponse({ type: MeResponse })
   me(@CurrentAuth() auth: AuthContext): MeResponse {
-    return { ...UserResponse.from(auth.user), authMethod: auth.method };
+    return MeResponse.of(auth.user, auth.method);
   }
 
   @AllowUnverified()

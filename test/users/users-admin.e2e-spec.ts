@@ -95,6 +95,8 @@ describe('/api/users (admin)', () => {
     it('PATCH /api/users/me changes only the caller’s name, by either method', async () => {
       const user = await signUp(ctx.http);
       const { cookie, csrfToken } = await sessionLogin(ctx.http, user);
+      // Asked before the change too: the answer /me made then must not be served after it.
+      expect((await ctx.http().get('/api/auth/me').set('Cookie', cookie).expect(200)).body.name).toBeNull();
       const res = await ctx
         .http()
         .patch('/api/users/me')

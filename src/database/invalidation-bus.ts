@@ -104,6 +104,18 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
+   * For changes made in a transaction another module opened (`transaction` cannot wrap
+   * them): applied here now, announced at that transaction's commit (NOTIFY waits for
+   * it), and applied here again when the announcement comes back through the feed.
+   * Nothing waits for that echo, and no second connection is taken.
+   */
+  async publishIn(manager: EntityManager, invalidations: Invalidation[]): Promise<void> {
+    if (!invalidations.length) return;
+    this.applyAll(invalidations);
+    await this.notify(invalidations, manager, '');
+  }
+
+  /**
    * Runs `work` in a transaction; what it publishes is applied locally at once, announced
    * at commit, and applied locally again after the commit. The second pass matters: a
    * request that read the old rows between the first pass and the commit may have cached
@@ -135,11 +147,15 @@ export class InvalidationBus implements OnApplicationBootstrap, OnApplicationShu
     return result;
   }
 
-  /** One notification per change keeps each payload far below NOTIFY's 8000-byte limit. */
+  /**
+   * One notification per change keeps each payload far below NOTIFY's 8000-byte limit;
+   * one statement sends them all (ending tens of thousands of sign-ins is one round trip).
+   */
   private async notify(invalidations: Invalidation[], manager: EntityManager, echo: string): Promise<void> {
-    for (const { kind, key } of invalidations) {
-      await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ kind, key, echo })]);
-    }
+    await manager.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+      CHANNEL,
+      invalidations.map(({ kind, key }) => JSON.stringify({ kind, key, echo })),
+    ]);
   }
 
   /**

@@ -202,6 +202,11 @@ export class SecurityPagesController {
           expiresAt: days === undefined ? undefined : new Date(Date.now() + days * DAY_MS),
         });
       } catch (error) {
+        // The account holds as many keys as it may: said next to the form, not as an error page.
+        if (error instanceof ConflictException) {
+          keyErrors.name = `${messageOf(error)}.`;
+          return retry(409);
+        }
         if (!(error instanceof BadRequestException)) throw error;
         keyErrors.roles = `${messageOf(error)}.`;
         return retry(400);

@@ -3,6 +3,7 @@ import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from 
 import { CreateRoleDto } from './dto/create-role.dto';
 import { RoleResponse } from './dto/role.response';
 import { BuiltInRole } from './role-names';
+import { MAX_ROLES } from './role.entity';
 import { Roles } from './roles.decorator';
 import { RolesService } from './roles.service';
 
@@ -20,7 +21,9 @@ export class RolesController {
 
   @Post()
   @ApiCreatedResponse({ type: RoleResponse })
-  @ApiConflictResponse({ description: 'A role with this name exists' })
+  @ApiConflictResponse({
+    description: `A role with this name exists, or there are ${MAX_ROLES} roles already (built-in ones count)`,
+  })
   async create(@Body() body: CreateRoleDto): Promise<RoleResponse> {
     return RoleResponse.from(await this.roles.create(body.name, body.description));
   }

@@ -37,8 +37,12 @@ export class CookieSessionsRepository extends SessionRepository {
   }
 
   /** The user's sessions neither past their absolute lifetime nor unused for longer than `idleMs`. */
-  findLiveOfUser(userId: string, idleMs: number): Promise<CookieSession[]> {
-    return this.dataSource.manager
+  findLiveOfUser(
+    userId: string,
+    idleMs: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<CookieSession[]> {
+    return manager
       .createQueryBuilder(CookieSession, 's')
       .where('s.user_id = :userId', { userId })
       .andWhere('s.absolute_expires_at > now()')
@@ -46,44 +50,41 @@ export class CookieSessionsRepository extends SessionRepository {
       .getMany();
   }
 
-  async saveIfCredentialsCurrent(session: NewCookieSession): Promise<SavedCookieSession | null> {
-    const rows = await this.dataSource.query<
-      { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
-    >(
-      `WITH account AS (
-         SELECT id FROM ${this.users} WHERE id = $2 AND credential_version = $7 FOR SHARE
-       )
-       INSERT INTO ${this.table} (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
-       SELECT $1, account.id, $3, $4, $5, now() + $6 * interval '1 millisecond' FROM account
-       ON CONFLICT (id_hash) DO UPDATE
-         SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
-             user_agent = excluded.user_agent, last_used_at = now()
-       RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
-      [
-        session.idHash,
-        session.userId,
-        session.json,
-        session.ip,
-        session.userAgent,
-        session.absoluteMs,
-        session.credentialVersion,
-      ],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      lastUsedAt: new Date(row.last_used_at),
-      absoluteExpiresAt: new Date(row.absolute_expires_at),
-      inserted: row.inserted,
-    };
+  saveIfCredentialsCurrent(session: NewCookieSession): Promise<SavedCookieSession | null> {
+    return this.dataSource.transaction(async (manager) => {
+      // The user's row first, then the hooks' locks: the order every sign-in takes them in.
+      const [account] = await manager.query<{ stored: boolean }[]>(
+        `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE id_hash = $3) AS stored
+         FROM ${this.users} u WHERE u.id = $1 AND u.credential_version = $2 FOR SHARE OF u`,
+        [session.userId, session.credentialVersion, session.idHash],
+      );
+      if (!account) return null;
+      if (!account.stored) await this.runBeforeCreate(manager, session.userId);
+      const [row] = await manager.query<
+        { last_used_at: Date; absolute_expires_at: Date; inserted: boolean }[]
+      >(
+        `INSERT INTO ${this.table} (id_hash, user_id, data, ip, user_agent, absolute_expires_at)
+         VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')
+         ON CONFLICT (id_hash) DO UPDATE
+           SET data = excluded.data, user_id = excluded.user_id, ip = excluded.ip,
+               user_agent = excluded.user_agent, last_used_at = now()
+         RETURNING last_used_at, absolute_expires_at, (xmax = 0) AS inserted`,
+        [session.idHash, session.userId, session.json, session.ip, session.userAgent, session.absoluteMs],
+      );
+      return {
+        lastUsedAt: new Date(row.last_used_at),
+        absoluteExpiresAt: new Date(row.absolute_expires_at),
+        inserted: row.inserted,
+      };
+    });
   }
 
   async setLastUsedAt(idHash: string, lastUsedAt: Date): Promise<void> {
     await this.dataSource.manager.update(CookieSession, { idHash }, { lastUsedAt });
   }
 
-  async delete(idHashes: string[]): Promise<void> {
-    await this.dataSource.manager.delete(
+  async delete(idHashes: string[], manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.delete(
       CookieSession,
       idHashes.map((idHash) => ({ idHash })),
     );

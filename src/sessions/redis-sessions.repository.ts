@@ -122,6 +122,9 @@ export class RedisSessionsRepository extends SessionRepository {
       // Held until the session is in Redis: a credential change waits for it, then ends it.
       if (!(await this.users.lockIfCredentialsCurrent(session.userId, session.credentialVersion, manager)))
         return null;
+      // Before the save: a session in Redis is listed at once, not at the commit.
+      if (!(await this.redis.run((client) => client.exists(this.sessionKey(session.idHash)))))
+        await this.runBeforeCreate(manager, session.userId);
       const now = Date.now();
       const [inserted, absoluteExpiresAt] = await this.redis.run(
         (client) =>

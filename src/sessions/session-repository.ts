@@ -38,6 +38,13 @@ export interface NewCookieSession {
   credentialVersion: number;
 }
 
+/**
+ * Runs in the transaction that is about to store a new sign-in of `userId` (a cookie
+ * session or a token login), after its credential check: SignInsService makes room
+ * for it there, under each user's cap. Failing it fails the sign-in.
+ */
+export type NewSignInHook = (manager: EntityManager, userId: string) => Promise<void>;
+
 /** What the store wrote for a saved session. */
 export interface SavedCookieSession {
   lastUsedAt: Date;
@@ -53,6 +60,8 @@ export interface SavedCookieSession {
  * SignInsService see only this.
  */
 export abstract class SessionRepository {
+  private readonly newSessionHooks: NewSignInHook[] = [];
+
   /**
    * False while the store cannot be reached: what is held in memory from it is then
    * not trusted (PostgreSQL's own liveness is the invalidation feed's).
@@ -67,20 +76,33 @@ export abstract class SessionRepository {
   /** The user's session by its public handle. */
   abstract findOfUser(userId: string, publicId: string): Promise<StoredSession | null>;
 
-  /** The user's sessions neither past their absolute lifetime nor unused for longer than `idleMs`. */
-  abstract findLiveOfUser(userId: string, idleMs: number): Promise<StoredSession[]>;
+  /**
+   * The user's sessions neither past their absolute lifetime nor unused for longer than
+   * `idleMs` (PostgreSQL: as `manager`'s transaction sees them).
+   */
+  abstract findLiveOfUser(userId: string, idleMs: number, manager?: EntityManager): Promise<StoredSession[]>;
 
   /**
    * Stores (or overwrites) the session only while the user is still enabled and at the
    * credential version its sign-in read; null when they are not. The user's row is
    * share-locked meanwhile, so a change that bumps the version either waits for the
-   * write or is seen by it.
+   * write or is seen by it. A new session runs the `beforeCreate` hooks first.
    */
   abstract saveIfCredentialsCurrent(session: NewCookieSession): Promise<SavedCookieSession | null>;
 
+  /** `hook` runs before each new session (not an overwrite) is stored, in its transaction. */
+  beforeCreate(hook: NewSignInHook): void {
+    this.newSessionHooks.push(hook);
+  }
+
+  protected async runBeforeCreate(manager: EntityManager, userId: string): Promise<void> {
+    for (const hook of this.newSessionHooks) await hook(manager, userId);
+  }
+
   abstract setLastUsedAt(idHash: string, lastUsedAt: Date): Promise<void>;
 
-  abstract delete(idHashes: string[]): Promise<void>;
+  /** PostgreSQL: in `manager`'s transaction when given; Redis: at once, whatever the transaction does. */
+  abstract delete(idHashes: string[], manager?: EntityManager): Promise<void>;
 
   /**
    * Deletes every session of the user, as part of `manager`'s transaction (the one

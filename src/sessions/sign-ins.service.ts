@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { SignInMethod } from './sign-in-method';
+import { DependencyUnavailableError } from '../common/dependency-unavailable';
+import { MAX_SIGN_INS_PER_USER, type SignInMethod } from './sign-in-method';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
 import type { SignInResponse } from './dto/sign-in.response';
@@ -18,7 +20,10 @@ export interface CurrentSignIn {
   loginId?: string;
 }
 
-/** A user's sign-ins of both kinds (cookie sessions and token logins): listing and ending them. */
+/**
+ * A user's sign-ins of both kinds (cookie sessions and token logins): listing and ending
+ * them, and keeping each user at MAX_SIGN_INS_PER_USER live ones at most.
+ */
 @Injectable()
 export class SignInsService {
   constructor(
@@ -32,14 +37,19 @@ export class SignInsService {
   ) {
     // Whatever moves a user to a new credential version ends their sign-ins with it.
     users.onEndAllSignIns((tx, userId, version, keep) => this.revokeAllIn(tx, userId, version, keep));
+    // Sign-ins are created by the login services, each in a transaction of its own: room is made there.
+    sessions.beforeCreate((manager, userId) => this.makeRoom(manager, userId));
+    logins.beforeCreate((manager, userId) => this.makeRoom(manager, userId));
   }
 
-  /** The user's live sign-ins, newest first. */
+  /** The user's live sign-ins, newest first; at most MAX_SIGN_INS_PER_USER, the most recently used. */
   async list(userId: string, current?: CurrentSignIn): Promise<SignInResponse[]> {
     const idleMs = this.config.session.idleTimeoutMs;
     const sessions = await this.sessions.findLiveOfUser(userId, idleMs);
     const logins = await this.logins.findLiveOfUser(userId, this.config.jwt.loginIdleTimeoutSeconds);
     const iso = (date: Date) => date.toISOString();
+    // More than the cap only after token sign-ins made while the Redis session store was
+    // unreachable (see `makeRoom`): the least recently used wait for the next sign-in to end them.
     return [
       ...sessions.map((session) => ({
         id: session.publicId,
@@ -63,7 +73,10 @@ export class SignInsService {
         userAgent: login.userAgent,
         current: current?.loginId === login.id,
       })),
-    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    ]
+      .sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt))
+      .slice(0, MAX_SIGN_INS_PER_USER)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Ends one of the caller's sign-ins by its public id; false when they have none by that id. */
@@ -96,6 +109,59 @@ export class SignInsService {
     if (!keep) return;
     await this.logins.setCredentialVersion(keep, userId, credentialVersion, tx.manager);
     await tx.publish([{ kind: 'login', key: keep }]);
+  }
+
+  /**
+   * Makes room for a new sign-in of the user, in the transaction that will create it:
+   * beyond MAX_SIGN_INS_PER_USER, the least recently used ones end first, through the
+   * usual revocation (refused on their next use, on every instance), before the new one
+   * can be seen. New sign-ins of one user take turns on a lock held until their commit,
+   * so two at once count each other. Usually one ends; more only for a user who had more
+   * before the cap existed. What `list` shows is what is counted.
+   */
+  private async makeRoom(manager: EntityManager, userId: string): Promise<void> {
+    await this.logins.lockSignInsOf(userId, manager);
+    const sessions = await this.sessions
+      .findLiveOfUser(userId, this.config.session.idleTimeoutMs, manager)
+      .catch((error: unknown) => {
+        // Token sign-ins keep working while the Redis session store is unreachable, uncounted
+        // cookie sessions and all (a cookie sign-in needs Redis, and fails before this).
+        if (error instanceof DependencyUnavailableError) return [];
+        throw error;
+      });
+    const logins = await this.logins.findLiveOfUser(userId, this.config.jwt.loginIdleTimeoutSeconds, manager);
+    const excess = sessions.length + logins.length + 1 - MAX_SIGN_INS_PER_USER;
+    if (excess <= 0) return;
+    const signIns: (Omit<CurrentSignIn, 'method'> & { lastUsedAt: Date; createdAt: Date })[] = [
+      ...sessions.map(({ idHash, lastUsedAt, createdAt }) => ({
+        sessionHash: idHash,
+        lastUsedAt,
+        createdAt,
+      })),
+      ...logins.map(({ id, lastUsedAt, createdAt }) => ({ loginId: id, lastUsedAt, createdAt })),
+    ];
+    const ended = signIns
+      .sort(
+        (a, b) =>
+          a.lastUsedAt.getTime() - b.lastUsedAt.getTime() || a.createdAt.getTime() - b.createdAt.getTime(),
+      )
+      .slice(0, excess);
+    // All in the sign-in's own transaction: a second connection taken while this one holds
+    // the user's lock would let a burst of sign-ins at the cap exhaust the pool.
+    const hashes = ended.flatMap(({ sessionHash }) => sessionHash ?? []);
+    const loginIds = ended.flatMap(({ loginId }) => loginId ?? []);
+    if (hashes.length) await this.sessions.delete(hashes, manager);
+    if (loginIds.length) await this.logins.revoke(loginIds, manager);
+    await this.bus.publishIn(manager, [
+      ...hashes.map((key) => ({ kind: 'session' as const, key })),
+      ...loginIds.map((key) => ({ kind: 'login' as const, key })),
+    ]);
+    // Not awaited, so the lock is not held for it (it takes a connection of its own; it never throws).
+    void this.audit.record(undefined, {
+      type: 'signin.revoked',
+      userId,
+      details: { reason: 'sign-in limit', count: ended.length },
+    });
   }
 
   /** Their refresh tokens stop working, and their access tokens on next use, on every instance. */

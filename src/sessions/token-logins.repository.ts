@@ -2,6 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { TokenLogin } from './token-login.entity';
 import { tableOf } from '../database/table-name';
+import type { NewSignInHook } from './session-repository';
+
+/** The first key of `lockSignInsOf`'s advisory locks (the second is the user's): no other lock uses it. */
+const SIGN_INS_LOCK_SPACE = 7_231_004;
 
 /** A token login to create. */
 export interface NewTokenLogin {
@@ -15,6 +19,8 @@ export interface NewTokenLogin {
 /** The `token_logins` table. */
 @Injectable()
 export class TokenLoginsRepository {
+  private readonly newLoginHooks: NewSignInHook[] = [];
+
   // Hand-written SQL names its table as the metadata does (AuthModule's `schema` option).
   private get table(): string {
     return tableOf(this.dataSource, TokenLogin);
@@ -22,8 +28,23 @@ export class TokenLoginsRepository {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  create(login: NewTokenLogin, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin> {
+  /** `hook` runs before each login is created, in its transaction (the caller's, which checked the credentials). */
+  beforeCreate(hook: NewSignInHook): void {
+    this.newLoginHooks.push(hook);
+  }
+
+  async create(login: NewTokenLogin, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin> {
+    for (const hook of this.newLoginHooks) await hook(manager, login.userId);
     return manager.save(manager.create(TokenLogin, login));
+  }
+
+  /**
+   * Holds a lock on the user's sign-ins until `manager`'s transaction ends: new sign-ins
+   * of one user (of both kinds) take turns. An advisory lock, not the user's row: each
+   * sign-in already holds that row FOR SHARE, and two of them upgrading it would deadlock.
+   */
+  async lockSignInsOf(userId: string, manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SIGN_INS_LOCK_SPACE, userId]);
   }
 
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin | null> {
@@ -57,10 +78,14 @@ export class TokenLoginsRepository {
 
   /**
    * The user's logins that are not revoked, not past their lifetime, and used within
-   * the last `idleSeconds`.
+   * the last `idleSeconds` (as `manager`'s transaction sees them).
    */
-  findLiveOfUser(userId: string, idleSeconds: number): Promise<TokenLogin[]> {
-    return this.dataSource.manager
+  findLiveOfUser(
+    userId: string,
+    idleSeconds: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<TokenLogin[]> {
+    return manager
       .createQueryBuilder(TokenLogin, 'l')
       .where('l.user_id = :userId', { userId })
       .andWhere('l.revoked_at IS NULL')
@@ -98,13 +123,13 @@ export class TokenLoginsRepository {
     await manager.update(TokenLogin, { id, userId }, { credentialVersion });
   }
 
-  /** Revokes those of `ids` not revoked yet, in one statement. */
+  /** Revokes those of `ids` not revoked yet, in one statement however many (one array parameter). */
   async revoke(ids: string[], manager: EntityManager = this.dataSource.manager): Promise<void> {
     await manager
       .createQueryBuilder()
       .update(TokenLogin)
       .set({ revokedAt: () => 'now()' })
-      .whereInIds(ids)
+      .where('id = ANY(:ids)', { ids })
       .andWhere({ revokedAt: IsNull() })
       .execute();
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import {
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -10,6 +11,7 @@ import type { Request } from 'express';
 import { RecentAuthentication } from '../../common/recent-authentication.decorator';
 import { Auth } from '../decorators/auth.decorator';
 import { RateLimited } from '../decorators/rate-limited.decorator';
+import { MAX_API_KEYS_PER_USER } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyResponse, CreatedApiKeyResponse, CreateApiKeyDto } from './dto/api-key.dto';
 
@@ -26,6 +28,9 @@ export class ApiKeysController {
   @ApiCreatedResponse({
     type: CreatedApiKeyResponse,
     description: '`key` appears only here; only its hash is stored',
+  })
+  @ApiConflictResponse({
+    description: `The caller has ${MAX_API_KEYS_PER_USER} keys listed (expired ones count until revoked)`,
   })
   async create(@Req() req: Request, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     const created = await this.keys.create(req, req.auth!.user, {

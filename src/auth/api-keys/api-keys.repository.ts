@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { tableOf } from '../../database/table-name';
+import { User } from '../../users/user.entity';
 import { ApiKey } from './api-key.entity';
 
 /** The `api_keys` table. */
@@ -10,21 +11,36 @@ export class ApiKeysRepository {
 
   async create(
     key: Pick<ApiKey, 'userId' | 'name' | 'prefix' | 'keyHash' | 'roles' | 'expiresAt'>,
+    manager: EntityManager = this.dataSource.manager,
   ): Promise<ApiKey> {
-    const { identifiers } = await this.dataSource.manager.insert(ApiKey, key);
-    return this.dataSource.manager.findOneByOrFail(ApiKey, { id: (identifiers[0] as { id: string }).id });
+    const { identifiers } = await manager.insert(ApiKey, key);
+    return manager.findOneByOrFail(ApiKey, { id: (identifiers[0] as { id: string }).id });
+  }
+
+  /**
+   * Locks the owner's row until `manager`'s transaction ends, so that one user's key
+   * creations count their keys in turn. FOR NO KEY UPDATE, not FOR UPDATE: rows that
+   * reference the user (their sign-ins, audit events) can still be inserted meanwhile.
+   */
+  async lockOwner(userId: string, manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT 1 FROM ${this.users} WHERE id = $1 FOR NO KEY UPDATE`, [userId]);
   }
 
   findByHash(keyHash: string): Promise<ApiKey | null> {
     return this.dataSource.manager.findOneBy(ApiKey, { keyHash });
   }
 
-  /** The user's keys that are not revoked, newest first. */
+  /** The user's keys that are not revoked (expired ones included), newest first. */
   findOfUser(userId: string): Promise<ApiKey[]> {
     return this.dataSource.manager.find(ApiKey, {
       where: { userId, revokedAt: IsNull() },
       order: { createdAt: 'DESC' },
     });
+  }
+
+  /** How many keys `findOfUser` lists. */
+  countOfUser(userId: string, manager: EntityManager): Promise<number> {
+    return manager.countBy(ApiKey, { userId, revokedAt: IsNull() });
   }
 
   /** Revokes the user's key `id`; its hash (for the caches), or undefined when the user has no such live key. */
@@ -51,5 +67,9 @@ export class ApiKeysRepository {
 
   private get table(): string {
     return tableOf(this.dataSource, ApiKey);
+  }
+
+  private get users(): string {
+    return tableOf(this.dataSource, User);
   }
 }

@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   HttpException,
   HttpStatus,
   Inject,
@@ -20,7 +21,7 @@ import type { User } from '../../users/user.entity';
 import type { AuthContext } from '../auth-context';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { ApiKeyCache } from './api-key-cache';
-import type { ApiKey } from './api-key.entity';
+import { type ApiKey, MAX_API_KEYS_PER_USER } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
 
 /** Recognisable in logs and secret scanners: `nak_` + 256 random bits (base64url). */
@@ -28,6 +29,7 @@ const KEY_PREFIX = 'nak_';
 const SHOWN_PREFIX_LENGTH = 12;
 const USE_WRITE_INTERVAL_MS = 60_000;
 export const INVALID_API_KEY = 'Invalid, expired or revoked API key';
+const TOO_MANY_API_KEYS = `An account holds at most ${MAX_API_KEYS_PER_USER} API keys (expired ones count until revoked): revoke one before creating another`;
 
 export interface NewApiKey {
   name: string;
@@ -62,7 +64,10 @@ export class ApiKeysService {
     @Inject(ThrottlerStorage) private readonly throttle: ThrottlerStorage,
   ) {}
 
-  /** A new key for `owner`; the key itself is in the answer only (400 for roles the owner lacks or a past expiry). */
+  /**
+   * A new key for `owner`; the key itself is in the answer only (400 for roles the owner
+   * lacks or a past expiry, 409 when the owner has MAX_API_KEYS_PER_USER keys listed).
+   */
   async create(req: Request, owner: User, request: NewApiKey): Promise<ApiKey & { key: string }> {
     const held = owner.roles.map((role) => role.name);
     const roles = [...new Set(request.roles ?? held)];
@@ -71,13 +76,22 @@ export class ApiKeysService {
     if (request.expiresAt && request.expiresAt.getTime() <= Date.now())
       throw new BadRequestException(['expiresAt must be in the future']);
     const key = `${KEY_PREFIX}${randomSecret()}`;
-    const stored = await this.keys.create({
-      userId: owner.id,
-      name: request.name.trim(),
-      prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
-      keyHash: sha256Hex(key),
-      roles: roles.sort(),
-      expiresAt: request.expiresAt ?? null,
+    const stored = await this.bus.transaction(async ({ manager }) => {
+      // Counted and inserted under the owner's row lock: two creations at once cannot both take the last place.
+      await this.keys.lockOwner(owner.id, manager);
+      if ((await this.keys.countOfUser(owner.id, manager)) >= MAX_API_KEYS_PER_USER)
+        throw new ConflictException(TOO_MANY_API_KEYS);
+      return this.keys.create(
+        {
+          userId: owner.id,
+          name: request.name.trim(),
+          prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+          keyHash: sha256Hex(key),
+          roles: roles.sort(),
+          expiresAt: request.expiresAt ?? null,
+        },
+        manager,
+      );
     });
     await this.audit.record(req, { type: 'apikey.created', userId: owner.id, details: { keyId: stored.id } });
     return Object.assign(stored, { key });

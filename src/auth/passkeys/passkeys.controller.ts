@@ -23,6 +23,7 @@ import {
   PasskeyRegistrationDto,
   PasskeyResponse,
 } from './dto/passkey.dto';
+import { MAX_PASSKEYS_PER_USER } from './passkey.entity';
 import { PASSKEY_REFUSED, PasskeysService } from './passkeys.service';
 
 const WEBAUTHN_OPTIONS = {
@@ -45,6 +46,7 @@ export class PasskeysController {
   @Post('registration/options')
   @HttpCode(200)
   @ApiOkResponse(WEBAUTHN_OPTIONS)
+  @ApiConflictResponse({ description: `The caller has ${MAX_PASSKEYS_PER_USER} passkeys already` })
   registrationOptions(@Req() req: Request): Promise<object> {
     return this.passkeys.registrationOptions(req.auth!.user);
   }
@@ -53,7 +55,9 @@ export class PasskeysController {
   @Post('registration')
   @ApiCreatedResponse({ type: PasskeyResponse })
   @ApiBadRequestResponse({ description: PASSKEY_REFUSED })
-  @ApiConflictResponse({ description: 'This passkey is registered already' })
+  @ApiConflictResponse({
+    description: `This passkey is registered already, or the caller has ${MAX_PASSKEYS_PER_USER} passkeys`,
+  })
   async register(@Req() req: Request, @Body() body: PasskeyRegistrationDto): Promise<PasskeyResponse> {
     return PasskeyResponse.from(await this.passkeys.register(req, req.auth!.user, body.response, body.name));
   }

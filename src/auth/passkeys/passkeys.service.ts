@@ -25,7 +25,7 @@ import type { User } from '../../users/user.entity';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
 import { UsersService } from '../../users/users.service';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
-import type { Passkey } from './passkey.entity';
+import { MAX_PASSKEYS_PER_USER, type Passkey } from './passkey.entity';
 import { PasskeysRepository } from './passkeys.repository';
 import type { WebAuthnPurpose } from './webauthn-challenge.entity';
 import { WebAuthnChallengesRepository } from './webauthn-challenges.repository';
@@ -67,9 +67,13 @@ export class PasskeysService {
     return this.passkeys.findOfUser(userId);
   }
 
-  /** Creation options for the signed-in `user` (their existing passkeys excluded). */
+  /**
+   * Creation options for the signed-in `user` (their existing passkeys excluded); 409 at
+   * once when they have MAX_PASSKEYS_PER_USER, before the authenticator makes a key.
+   */
   async registrationOptions(user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const existing = await this.passkeys.findOfUser(user.id);
+    if (existing.length >= MAX_PASSKEYS_PER_USER) throw new ConflictException(TOO_MANY_PASSKEYS);
     const options = await generateRegistrationOptions({
       rpName: this.options.serviceName,
       rpID: this.rpID,
@@ -88,7 +92,10 @@ export class PasskeysService {
     return options;
   }
 
-  /** Verifies a registration response and stores the passkey. 400 when it does not verify, 409 when it is known. */
+  /**
+   * Verifies a registration response and stores the passkey. 400 when it does not verify,
+   * 409 when it is known or the user has MAX_PASSKEYS_PER_USER already.
+   */
   async register(req: Request, user: User, response: unknown, name?: string): Promise<Passkey> {
     const registration = response as RegistrationResponseJSON;
     const challenge = await this.spendChallenge(registration, 'registration').catch(
@@ -111,6 +118,10 @@ export class PasskeysService {
     // Two registrations of one credential racing past the check: the unique index decides.
     await this.users
       .changeSecondFactors(user.id, async (tx) => {
+        // Counted and inserted under the user's row lock: two registrations at once cannot both take the last place.
+        await this.passkeys.lockOwner(user.id, tx.manager);
+        if ((await this.passkeys.countOfUser(user.id, tx.manager)) >= MAX_PASSKEYS_PER_USER)
+          throw new ConflictException(TOO_MANY_PASSKEYS);
         stored = await this.passkeys.create(
           {
             userId: user.id,
@@ -277,6 +288,7 @@ function asRefusal(Refusal: new (message: string) => Error) {
 }
 
 const ALREADY_REGISTERED = 'This passkey is registered already';
+const TOO_MANY_PASSKEYS = `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys: remove one before adding another`;
 
 /** A challenge bound to an email that has no account: no passkey belongs to this id. */
 const NOBODY = '00000000-0000-0000-0000-000000000000';

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { RecentAuthentication } from '../../common/recent-authentication.decorator';
 import { BuiltInRole } from '../../roles/role-names';
 import { Roles } from '../../roles/roles.decorator';
+import { MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
 import { SigningKeysService } from './signing-keys.service';
 
 class RotatedKeyResponse {
@@ -27,7 +28,9 @@ export class SigningKeysController {
     description:
       'New tokens carry the new kid on every instance; older keys stay published until their last token expires',
   })
-  @ApiConflictResponse({ description: 'JWT_ALGORITHM=HS256: there are no signing keys' })
+  @ApiConflictResponse({
+    description: `JWT_ALGORITHM=HS256: there are no signing keys; or the key set would then publish more than ${MAX_PUBLISHED_SIGNING_KEYS} keys (wait until the oldest retired key expires)`,
+  })
   rotate(@Req() req: Request): Promise<RotatedKeyResponse> {
     if (!this.keys.enabled)
       throw new ConflictException('JWT_ALGORITHM=HS256 signs with JWT_SECRET: there are no keys to rotate');

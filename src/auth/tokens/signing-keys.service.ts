@@ -6,6 +6,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import {
+  ConflictException,
   Inject,
   Injectable,
   Logger,
@@ -18,7 +19,7 @@ import { SecretBox } from '../../common/secret-box';
 import { lockUntilTransactionEnds } from '../../database/advisory-lock';
 import { InvalidationBus } from '../../database/invalidation-bus';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
-import type { SigningKey } from './signing-key.entity';
+import { MAX_PUBLISHED_SIGNING_KEYS, type SigningKey } from './signing-key.entity';
 import { TokenLoginsRepository } from '../../sessions/token-logins.repository';
 import { SigningKeysRepository } from './signing-keys.repository';
 
@@ -137,7 +138,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     };
   }
 
-  /** An admin's rotation: a new key signs from now on, on every instance. */
+  /**
+   * An admin's rotation: a new key signs from now on, on every instance. 409 when the
+   * set would then publish more than MAX_PUBLISHED_SIGNING_KEYS keys.
+   */
   async rotate(req?: Request): Promise<{ kid: string; createdAt: string }> {
     const kid = await this.rotateUnder(() => true);
     await this.audit.record(req, {
@@ -164,17 +168,32 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     };
     await this.reload();
     if (!due([...this.loadedRows])) return;
-    const kid = await this.rotateUnder(due);
+    const kid = await this.rotateUnder(due).catch((error: unknown) => {
+      if (!(error instanceof ConflictException)) throw error;
+      // Only rotations on demand can fill the set; the next check tries again.
+      this.logger.warn(`Scheduled key rotation skipped: ${error.message}`);
+      return undefined;
+    });
     if (kid) this.logger.log({ kid }, 'New signing key');
   }
 
-  /** Makes a new key if `due` (checked again under the lock, which every instance takes in turn). */
+  /**
+   * Makes a new key if `due` (checked again under the lock, which every instance takes in
+   * turn); 409 when the set publishes MAX_PUBLISHED_SIGNING_KEYS already: the current key
+   * would stay published, retired, beside the new one.
+   */
   private async rotateUnder(due: (keys: SigningKey[]) => boolean): Promise<string | undefined> {
     let kid: string | undefined;
     await this.bus.transaction(async (tx) => {
       await lockUntilTransactionEnds(tx.manager, ROTATION_LOCK_KEY);
       const existing = await this.repository.findAll(tx.manager);
       if (!due(existing)) return;
+      const now = Date.now();
+      const published = existing.map((row) => this.acceptedUntil(row)).filter((until) => until > now);
+      if (published.length >= MAX_PUBLISHED_SIGNING_KEYS)
+        throw new ConflictException(
+          `The key set publishes at most ${MAX_PUBLISHED_SIGNING_KEYS} keys: wait until the oldest retired key expires (${new Date(Math.min(...published)).toISOString()}), then rotate`,
+        );
       // The first key of a deployment that already issued HS256 tokens: those may live on for one lifetime.
       const upgrade = existing.length === 0 && (await this.logins.anyLive(tx.manager));
       const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -201,7 +220,6 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
 
   private async reload(): Promise<void> {
     const rows = await this.repository.findAll();
-    const overlapMs = this.options.jwt.accessTokenTtlSeconds * 1000 + CLOCK_SKEW_MS;
     const keys = new Map<string, LoadedKey>();
     let current: CurrentSigningKey | undefined;
     for (const row of rows) {
@@ -209,7 +227,7 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
         kid: row.kid,
         publicKey: createPublicKey({ key: row.publicJwk, format: 'jwk' }),
         publicJwk: row.publicJwk,
-        acceptedUntil: row.retiredAt ? row.retiredAt.getTime() + overlapMs : Infinity,
+        acceptedUntil: this.acceptedUntil(row),
       });
       if (row.retiredAt) continue;
       const privateKey = this.privateKeyOf(row);
@@ -227,6 +245,12 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
       this.es256Since = rows[0].createdAt.getTime();
       this.legacyHs256Until = rows[0].legacyHs256Until?.getTime() ?? -Infinity;
     }
+  }
+
+  /** Until when the key verifies, and is published (ms): Infinity for the current key. */
+  private acceptedUntil(row: SigningKey): number {
+    const overlapMs = this.options.jwt.accessTokenTtlSeconds * 1000 + CLOCK_SKEW_MS;
+    return row.retiredAt ? row.retiredAt.getTime() + overlapMs : Infinity;
   }
 
   /** The key's private half, or undefined when this instance's JWT_SECRET does not open it. */

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { CreateRoleDto } from './dto/create-role.dto';
 import { RoleResponse } from './dto/role.response';
 import { BuiltInRole } from './role-names';
 import { MAX_ROLES } from './role.entity';
 import { Roles } from './roles.decorator';
 import { RolesService } from './roles.service';
+import { ApiListResponse } from '../common/api-list-response.decorator';
 
 @ApiTags('roles')
 @Roles(BuiltInRole.Admin)
@@ -14,7 +15,7 @@ export class RolesController {
   constructor(private readonly roles: RolesService) {}
 
   @Get()
-  @ApiOkResponse({ type: [RoleResponse] })
+  @ApiListResponse(RoleResponse, MAX_ROLES)
   async list(): Promise<RoleResponse[]> {
     return (await this.roles.findAll()).map((role) => RoleResponse.from(role));
   }

@@ -4,7 +4,6 @@ import {
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
-  ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
@@ -14,6 +13,7 @@ import { RateLimited } from '../decorators/rate-limited.decorator';
 import { MAX_API_KEYS_PER_USER } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyResponse, CreatedApiKeyResponse, CreateApiKeyDto } from './dto/api-key.dto';
+import { ApiListResponse } from '../../common/api-list-response.decorator';
 
 /** The caller's API keys. Managed by a signed-in user (a key cannot make or list keys). */
 @ApiTags('keys')
@@ -42,7 +42,7 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [ApiKeyResponse], description: 'Never the keys themselves' })
+  @ApiListResponse(ApiKeyResponse, MAX_API_KEYS_PER_USER, 'Never the keys themselves')
   async list(@Req() req: Request): Promise<ApiKeyResponse[]> {
     return (await this.keys.list(req.auth!.user.id)).map((key) => ApiKeyResponse.from(key));
   }

@@ -25,6 +25,7 @@ import {
 } from './dto/passkey.dto';
 import { MAX_PASSKEYS_PER_USER } from './passkey.entity';
 import { PASSKEY_REFUSED, PasskeysService } from './passkeys.service';
+import { ApiListResponse } from '../../common/api-list-response.decorator';
 
 const WEBAUTHN_OPTIONS = {
   schema: { type: 'object', additionalProperties: true },
@@ -63,7 +64,7 @@ export class PasskeysController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [PasskeyResponse] })
+  @ApiListResponse(PasskeyResponse, MAX_PASSKEYS_PER_USER)
   async list(@Req() req: Request): Promise<PasskeyResponse[]> {
     return (await this.passkeys.list(req.auth!.user.id)).map((passkey) => PasskeyResponse.from(passkey));
   }

@@ -8,7 +8,8 @@ import { MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
 import { SigningKeysService } from './signing-keys.service';
 
 class RotatedKeyResponse {
-  @ApiProperty({ description: 'The new key, which signs from now on' })
+  // signing_keys.kid is varchar(64).
+  @ApiProperty({ description: 'The new key, which signs from now on', maxLength: 64 })
   kid!: string;
 
   @ApiProperty({ type: String, format: 'date-time' })

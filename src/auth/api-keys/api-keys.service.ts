@@ -20,7 +20,7 @@ import { UserCache } from '../../users/user-cache';
 import type { User } from '../../users/user.entity';
 import type { AuthContext } from '../auth-context';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
-import { ApiKeyCache } from './api-key-cache';
+import { ApiKeyCache, type ApiKeyState } from './api-key-cache';
 import { type ApiKey, MAX_API_KEYS_PER_USER } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
 
@@ -53,6 +53,7 @@ export class ApiKeysService {
   private readonly lastWritten = new BoundedMap<string, number>(100_000);
   /** Client addresses refused until then (ms), learnt from the throttler's storage. */
   private readonly blockedUntil = new BoundedMap<string, number>(100_000);
+  private readonly acting = new WeakMap<Exclude<ApiKeyState, 'revoked'>, { owner: User; user: User }>();
 
   constructor(
     @Inject(AUTH_OPTIONS) private readonly options: AuthOptions,
@@ -135,15 +136,26 @@ export class ApiKeysService {
       return undefined;
     const owner = this.users.peek(key.userId) ?? (await this.users.get(key.userId));
     if (!owner || owner.disabled) return undefined;
-    // The key's roles, as far as the owner still holds them now (`admin` still implies `user`).
-    const held = effectiveRoles(owner.roles.map((role) => role.name));
-    const roles = owner.roles.filter((role) => key.roles.includes(role.name) && held.has(role.name));
     this.touch(key.id);
-    return {
-      user: { ...owner, roles },
-      method: 'apikey',
-      apiKeyId: key.id,
+    return { user: this.actingUser(key, owner), method: 'apikey', apiKeyId: key.id };
+  }
+
+  /**
+   * The owner as the key acts for them: the key's roles, as far as the owner still holds
+   * them (`admin` still implies `user`). Made once per key and owner object: both are
+   * replaced, never changed, when they change (a demotion is a new owner object), and
+   * keeping the same object lets what is made from it be kept too (GET /me's answer).
+   */
+  private actingUser(key: Exclude<ApiKeyState, 'revoked'>, owner: User): User {
+    const made = this.acting.get(key);
+    if (made?.owner === owner) return made.user;
+    const held = effectiveRoles(owner.roles.map((role) => role.name));
+    const user = {
+      ...owner,
+      roles: owner.roles.filter((role) => key.roles.includes(role.name) && held.has(role.name)),
     };
+    this.acting.set(key, { owner, user });
+    return user;
   }
 
   private touch(id: string): void {

@@ -23,6 +23,18 @@ const INVALID_KEY = 'Invalid, expired or revoked API key';
 describe('Swagger UI at /docs (browser)', () => {
   const suite = useBrowserSuite();
 
+  it('shows the auth operations first', async () => {
+    const ui = new SwaggerUi(await suite.newPage());
+    await ui.open();
+    const sections = await ui.page
+      .locator('.opblock-tag-section h3[data-tag]')
+      .evaluateAll((tags) => tags.map((tag) => tag.getAttribute('data-tag')));
+    expect(sections.length).toBeGreaterThan(1);
+    expect(sections[0]).toBe('auth');
+    await screenshot(ui.page, 'swagger-tags-01-auth-first');
+    expect(suite.pageErrors).toEqual([]);
+  });
+
   it('bearer: Authorize with an access token, then GET /api/auth/me and PATCH /api/users/me answer 200', async () => {
     const user = await suite.signUp('swagger-bearer');
     const { accessToken } = await tokenLogin(() => suite.ctx.http(), user);

@@ -56,6 +56,7 @@ const BCRYPT_COST = Number(process.env.BCRYPT_COST ?? 12);
 const CONNECTIONS = 50;
 const SAMPLE = 1000; // signed-in sessions: the small table's size, and as many more in the large one
 const FLOOD = 16; // concurrent logins in the flood
+const SESSIONS_PER_OWNER = 50; // seeded signed-in sessions per user (at most 100 live sign-ins a user)
 const PACED_RATE = 500; // req/s of /me while its latency is measured
 const CORES = availableParallelism();
 const PASSWORD = 'correct horse battery staple';
@@ -535,6 +536,11 @@ async function main() {
     const email = `bench-${Date.now()}@example.com`;
     const credentials = json({ email, password: PASSWORD });
     if (!(await fetch(`${base}/api/auth/signup`, credentials)).ok) throw new Error('signup failed');
+    // The measured logins (their rate, the flood) are another user's: each makes a sign-in,
+    // and at 100 live sign-ins a user's new one ends the least recently used, which would
+    // sooner or later be the token or the sessions the /me runs are using.
+    const loginCredentials = json({ email: `bench-logins-${Date.now()}@example.com`, password: PASSWORD });
+    if (!(await fetch(`${base}/api/auth/signup`, loginCredentials)).ok) throw new Error('signup failed');
     // On its own database the HS256 instance needs the account too.
     if (hsDatabaseUrl !== database.url && !(await fetch(`${hsService.base}/api/auth/signup`, credentials)).ok)
       throw new Error('signup on the HS256 instance failed');
@@ -604,15 +610,32 @@ async function main() {
     const [{ user_id: userId, data }] = (
       await db.query(`SELECT user_id, data FROM cookie_sessions WHERE user_id IS NOT NULL LIMIT 1`)
     ).rows;
-    const seed = (from, to, signedIn) =>
+    // The seeded sessions belong to copies of this user, SESSIONS_PER_OWNER each: a user
+    // has at most 100 live sign-ins, and this user's own logins (a token each round, the
+    // login flood) would otherwise end the seeded sessions as the least recently used.
+    const owners = (
+      await db.query(
+        `INSERT INTO users
+         SELECT (jsonb_populate_record(NULL::users, to_jsonb(u) || jsonb_build_object(
+                  'id', gen_random_uuid(), 'email', 'bench-owner-' || g || '@example.com'))).*
+         FROM users u, generate_series(1, $2::int) g WHERE u.id = $1
+         RETURNING id`,
+        [userId, (2 * SAMPLE) / SESSIONS_PER_OWNER],
+      )
+    ).rows.map((row) => row.id);
+    await db.query(`INSERT INTO user_roles (user_id, role_name) SELECT unnest($1::uuid[]), 'user'`, [owners]);
+    // Sessions `from`..`to`; signed in when `ownersOf` is given: the g-th of them is
+    // ownersOf[(g - from) / SESSIONS_PER_OWNER]'s.
+    const seed = (from, to, ownersOf) =>
       db.query(
         `INSERT INTO cookie_sessions (id_hash, user_id, data, absolute_expires_at)
-         SELECT encode(sha256(('bench-session-' || g)::bytea), 'hex'),
-                CASE WHEN $3 THEN $4::uuid END,
-                CASE WHEN $3 THEN $5::jsonb ELSE '{"cookie":{}}'::jsonb END,
+         SELECT encode(sha256(('bench-session-' || g)::bytea), 'hex'), owner,
+                CASE WHEN owner IS NULL THEN '{"cookie":{}}'::jsonb
+                     ELSE jsonb_set($4::jsonb, '{userId}', to_jsonb(owner::text)) END,
                 now() + interval '1 day'
-         FROM generate_series($1::int, $2::int) g`,
-        [from, to, signedIn, userId, data],
+         FROM generate_series($1::int, $2::int) g,
+              LATERAL (SELECT ($3::uuid[])[(g - $1) / $5 + 1] AS owner) o`,
+        [from, to, ownersOf ?? [], data, SESSIONS_PER_OWNER],
       );
     // Each connection cycles through its own share of the sessions.
     // A checkpoint (when the role may ask for one), then a pause for the writes to settle.
@@ -664,7 +687,7 @@ async function main() {
     // Half of each set for the warm runs, half for the runs that drop them from memory.
     const halves = (set) => [set.slice(0, SAMPLE / 2), set.slice(SAMPLE / 2)];
     const [warmSmall, coldSmall] = halves(small);
-    await seed(1, SAMPLE, true);
+    await seed(1, SAMPLE, owners.slice(0, SAMPLE / SESSIONS_PER_OWNER));
     if (redis) {
       // The same in Redis, for the Redis-store instance: copies of a session it made
       // itself, under the same ids (so the same cookies), each with its own public id.
@@ -673,20 +696,25 @@ async function main() {
         json({ email, password: PASSWORD }, { 'x-forwarded-proto': 'https' }),
       );
       if (!signedIn.ok) throw new Error(`session sign-in on the Redis-store instance: ${signedIn.status}`);
-      const index = `${REDIS_KEY_PREFIX}user-sessions:${userId}`;
-      const [original] = await redis.client.zRange(index, 0, -1);
+      const [original] = await redis.client.zRange(`${REDIS_KEY_PREFIX}user-sessions:${userId}`, 0, -1);
       const fields = await redis.client.hGetAll(`${REDIS_KEY_PREFIX}session:${original}`);
       const expiresAt = await redis.client.sendCommand([
         'PEXPIRETIME',
         `${REDIS_KEY_PREFIX}session:${original}`,
       ]);
       const copies = redis.client.multi();
-      for (const n of warmSmall) {
+      // Owned as in PostgreSQL (the same owners), so that the user's own logins end none of them.
+      for (const [i, n] of warmSmall.entries()) {
+        const owner = owners[Math.floor(i / SESSIONS_PER_OWNER)];
         const hash = createHash('sha256').update(seededId(n)).digest('hex');
         const key = `${REDIS_KEY_PREFIX}session:${hash}`;
-        copies.hSet(key, { ...fields, publicId: randomUUID() });
+        const ownedData = JSON.stringify({ ...JSON.parse(fields.data), userId: owner });
+        copies.hSet(key, { ...fields, userId: owner, data: ownedData, publicId: randomUUID() });
         copies.pExpireAt(key, expiresAt);
-        copies.zAdd(index, { score: Number(fields.absoluteExpiresAt), value: hash });
+        copies.zAdd(`${REDIS_KEY_PREFIX}user-sessions:${owner}`, {
+          score: Number(fields.absoluteExpiresAt),
+          value: hash,
+        });
       }
       await copies.exec();
     }
@@ -701,7 +729,7 @@ async function main() {
       url: `${base}/api/auth/token`,
       connections: FLOOD,
       duration: SECONDS * 2 + 2,
-      ...credentials,
+      ...loginCredentials,
     };
     const referenceHash = await bcrypt.hash('x'.repeat(44), BCRYPT_COST);
 
@@ -837,11 +865,11 @@ async function main() {
       );
       const paced = { ...bearer, connections: 10, overallRate: PACED_RATE, duration: SECONDS * 2 };
       r.cold = await coldRun(`cookie /me, not in memory`, coldSmall);
-      r.login = (await loginRate(service, credentials)).rate;
+      r.login = (await loginRate(service, loginCredentials)).rate;
       if (redis) {
         await settleAll();
         await redis.reset();
-        const { rate, sent } = await loginRate(redisService, credentials, 'login, Redis throttler');
+        const { rate, sent } = await loginRate(redisService, loginCredentials, 'login, Redis throttler');
         r.redisLogin = rate;
         r.redisLoginTrips = (await redis.roundTrips()).total / sent;
       }
@@ -867,12 +895,12 @@ async function main() {
     const large = Array.from({ length: SAMPLE }, (_, i) => SAMPLE + (i + 1) * step);
     const [warmLarge, coldLarge] = halves(large);
     let from = SAMPLE + 1;
-    for (const n of large) {
-      if (n > from) await seed(from, n - 1, false);
-      await seed(n, n, true);
+    for (const [i, n] of large.entries()) {
+      if (n > from) await seed(from, n - 1);
+      await seed(n, n, [owners[SAMPLE / SESSIONS_PER_OWNER + Math.floor(i / SESSIONS_PER_OWNER)]]);
       from = n + 1;
     }
-    if (from <= STORED_SESSIONS) await seed(from, STORED_SESSIONS, false);
+    if (from <= STORED_SESSIONS) await seed(from, STORED_SESSIONS);
     // Vacuumed and checkpointed now, so that neither autovacuum nor the flushing of
     // a million new rows runs beside the measurements.
     await db.query('VACUUM ANALYZE cookie_sessions');

@@ -23,7 +23,7 @@ import {
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /** The general budget's name in the `RateLimit` headers. */
-export const API_POLICY = 'api';
+const API_POLICY = 'api';
 export const TOO_MANY_REQUESTS = 'Too many requests from this client; try again later';
 
 /**
@@ -49,6 +49,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   private readonly budgetLimit: number;
   /** `RateLimit-Policy` values, worked out once: the general budget, and with each bucket. */
   private readonly policies = new Map<string, string>();
+  private uncountedReportedAt = 0;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -98,8 +99,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (ip.startsWith('::ffff:') && IPV4.test(ip.slice(7))) return ip.slice(7);
     return IPV4.test(ip) ? ip : normalizeIp(ip, this.ipv6SubnetPrefix);
   }
-
-  private uncountedReportedAt = 0;
 
   private reportUncounted(): void {
     const now = Date.now();

@@ -273,13 +273,14 @@ describeEachSessionStore('revoking everything wins against logins in flight', (s
   it('a user with 70,000 token logins logs out everywhere: every one revoked, with a handful of notifications', async () => {
     const user = await signUp(ctx.http);
     const dataSource = ctx.app.get(DataSource);
+    const caller = await tokenLogin(ctx.http, user);
+    const session = await sessionLogin(ctx.http, user);
+    // After the sign-ins: a sign-in ends whatever is beyond the user's 100 live ones.
     await dataSource.query(
       `INSERT INTO token_logins (user_id, expires_at)
        SELECT $1, now() + interval '30 days' FROM generate_series(1, 70000)`,
       [user.id],
     );
-    const caller = await tokenLogin(ctx.http, user);
-    const session = await sessionLogin(ctx.http, user);
     expect((await bearer(caller.accessToken)).status).toBe(200);
 
     const listener = new Client({ connectionString: ctx.database.url });

@@ -31,9 +31,18 @@ export function tryAdvisoryLock<T>(
   });
 }
 
-/** Takes the lock `key` until the transaction `manager` runs in ends, waiting its turn. */
-export async function lockUntilTransactionEnds(manager: EntityManager, key: number): Promise<void> {
-  await manager.query('SELECT pg_advisory_xact_lock($1)', [key]);
+/**
+ * Takes the lock `key` until the transaction `manager` runs in ends, waiting its turn.
+ * With `subject` (a user id, say), the lock is that subject's within the space `key`
+ * (a 32-bit number): one thing at a time per subject. The two kinds never collide.
+ */
+export async function lockUntilTransactionEnds(
+  manager: EntityManager,
+  key: number,
+  subject?: string,
+): Promise<void> {
+  if (subject === undefined) await manager.query('SELECT pg_advisory_xact_lock($1)', [key]);
+  else await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [key, subject]);
 }
 
 async function onOneConnection<T>(dataSource: DataSource, work: (runner: QueryRunner) => Promise<T>) {

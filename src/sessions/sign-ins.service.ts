@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { DependencyUnavailableError } from '../common/dependency-unavailable';
+import { lockUntilTransactionEnds } from '../database/advisory-lock';
 import { MAX_SIGN_INS_PER_USER, type SignInMethod } from './sign-in-method';
 import { SESSIONS_OPTIONS, type SessionsOptions } from './sessions.options';
 import { InvalidationBus, type PublishingTransaction } from '../database/invalidation-bus';
@@ -19,6 +20,9 @@ export interface CurrentSignIn {
   sessionHash?: string;
   loginId?: string;
 }
+
+/** The space of the per-user locks new sign-ins take in turn (a 32-bit key; see lockUntilTransactionEnds). */
+const SIGN_INS_LOCK_SPACE = 7_231_004;
 
 /**
  * A user's sign-ins of both kinds (cookie sessions and token logins): listing and ending
@@ -120,7 +124,9 @@ export class SignInsService {
    * before the cap existed. What `list` shows is what is counted.
    */
   private async makeRoom(manager: EntityManager, userId: string): Promise<void> {
-    await this.logins.lockSignInsOf(userId, manager);
+    // Per user, an advisory lock rather than the user's row: each sign-in already holds
+    // that row FOR SHARE, and two of them upgrading it would deadlock.
+    await lockUntilTransactionEnds(manager, SIGN_INS_LOCK_SPACE, userId);
     const sessions = await this.sessions
       .findLiveOfUser(userId, this.config.session.idleTimeoutMs, manager)
       .catch((error: unknown) => {

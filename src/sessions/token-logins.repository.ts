@@ -4,9 +4,6 @@ import { TokenLogin } from './token-login.entity';
 import { tableOf } from '../database/table-name';
 import type { NewSignInHook } from './session-repository';
 
-/** The first key of `lockSignInsOf`'s advisory locks (the second is the user's): no other lock uses it. */
-const SIGN_INS_LOCK_SPACE = 7_231_004;
-
 /** A token login to create. */
 export interface NewTokenLogin {
   userId: string;
@@ -36,15 +33,6 @@ export class TokenLoginsRepository {
   async create(login: NewTokenLogin, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin> {
     for (const hook of this.newLoginHooks) await hook(manager, login.userId);
     return manager.save(manager.create(TokenLogin, login));
-  }
-
-  /**
-   * Holds a lock on the user's sign-ins until `manager`'s transaction ends: new sign-ins
-   * of one user (of both kinds) take turns. An advisory lock, not the user's row: each
-   * sign-in already holds that row FOR SHARE, and two of them upgrading it would deadlock.
-   */
-  async lockSignInsOf(userId: string, manager: EntityManager): Promise<void> {
-    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SIGN_INS_LOCK_SPACE, userId]);
   }
 
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<TokenLogin | null> {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { tableOf } from '../../database/table-name';
-import { User } from '../../users/user.entity';
 import { ApiKey } from './api-key.entity';
 
 /** The `api_keys` table. */
@@ -15,15 +14,6 @@ export class ApiKeysRepository {
   ): Promise<ApiKey> {
     const { identifiers } = await manager.insert(ApiKey, key);
     return manager.findOneByOrFail(ApiKey, { id: (identifiers[0] as { id: string }).id });
-  }
-
-  /**
-   * Locks the owner's row until `manager`'s transaction ends, so that one user's key
-   * creations count their keys in turn. FOR NO KEY UPDATE, not FOR UPDATE: rows that
-   * reference the user (their sign-ins, audit events) can still be inserted meanwhile.
-   */
-  async lockOwner(userId: string, manager: EntityManager): Promise<void> {
-    await manager.query(`SELECT 1 FROM ${this.users} WHERE id = $1 FOR NO KEY UPDATE`, [userId]);
   }
 
   findByHash(keyHash: string): Promise<ApiKey | null> {
@@ -67,9 +57,5 @@ export class ApiKeysRepository {
 
   private get table(): string {
     return tableOf(this.dataSource, ApiKey);
-  }
-
-  private get users(): string {
-    return tableOf(this.dataSource, User);
   }
 }

@@ -14,6 +14,7 @@ import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { BoundedMap } from '../../common/bounded-map';
 import { randomSecret, sha256Hex } from '../../common/opaque-secrets';
+import { lockUntilTransactionEnds } from '../../database/advisory-lock';
 import { InvalidationBus } from '../../database/invalidation-bus';
 import { effectiveRoles } from '../../roles/role-names';
 import { UserCache } from '../../users/user-cache';
@@ -29,6 +30,8 @@ const KEY_PREFIX = 'nak_';
 const SHOWN_PREFIX_LENGTH = 12;
 const USE_WRITE_INTERVAL_MS = 60_000;
 export const INVALID_API_KEY = 'Invalid, expired or revoked API key';
+/** The space of the per-user locks key creations take in turn (see lockUntilTransactionEnds). */
+const KEY_CREATION_LOCK_SPACE = 7_231_001;
 const TOO_MANY_API_KEYS = `An account holds at most ${MAX_API_KEYS_PER_USER} API keys (expired ones count until revoked): revoke one before creating another`;
 
 export interface NewApiKey {
@@ -78,8 +81,8 @@ export class ApiKeysService {
       throw new BadRequestException(['expiresAt must be in the future']);
     const key = `${KEY_PREFIX}${randomSecret()}`;
     const stored = await this.bus.transaction(async ({ manager }) => {
-      // Counted and inserted under the owner's row lock: two creations at once cannot both take the last place.
-      await this.keys.lockOwner(owner.id, manager);
+      // Counted and inserted under the owner's lock: two creations at once cannot both take the last place.
+      await lockUntilTransactionEnds(manager, KEY_CREATION_LOCK_SPACE, owner.id);
       if ((await this.keys.countOfUser(owner.id, manager)) >= MAX_API_KEYS_PER_USER)
         throw new ConflictException(TOO_MANY_API_KEYS);
       return this.keys.create(

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { tableOf } from '../../database/table-name';
-import { User } from '../../users/user.entity';
 import { Passkey } from './passkey.entity';
 
 export interface NewPasskey {
@@ -21,10 +20,6 @@ export class PasskeysRepository {
 
   private get table(): string {
     return tableOf(this.dataSource, Passkey);
-  }
-
-  private get users(): string {
-    return tableOf(this.dataSource, User);
   }
 
   async create(passkey: NewPasskey, manager: EntityManager): Promise<Passkey> {
@@ -66,14 +61,5 @@ export class PasskeysRepository {
 
   countOfUser(userId: string, manager: EntityManager): Promise<number> {
     return manager.countBy(Passkey, { userId });
-  }
-
-  /**
-   * Locks the owner's row until `manager`'s transaction ends, so that one user's
-   * registrations count their passkeys in turn. FOR NO KEY UPDATE, not FOR UPDATE: rows
-   * that reference the user (their sign-ins, audit events) can still be inserted meanwhile.
-   */
-  async lockOwner(userId: string, manager: EntityManager): Promise<void> {
-    await manager.query(`SELECT 1 FROM ${this.users} WHERE id = $1 FOR NO KEY UPDATE`, [userId]);
   }
 }

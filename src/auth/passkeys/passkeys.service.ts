@@ -20,6 +20,7 @@ import {
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { isUniqueViolation } from '../../common/postgres-errors';
+import { lockUntilTransactionEnds } from '../../database/advisory-lock';
 import { MailService } from '../../mail/mail.service';
 import type { User } from '../../users/user.entity';
 import { SignInCleanup } from '../../sessions/sign-in-cleanup';
@@ -118,8 +119,8 @@ export class PasskeysService {
     // Two registrations of one credential racing past the check: the unique index decides.
     await this.users
       .changeSecondFactors(user.id, async (tx) => {
-        // Counted and inserted under the user's row lock: two registrations at once cannot both take the last place.
-        await this.passkeys.lockOwner(user.id, tx.manager);
+        // Counted and inserted under the user's lock: two registrations at once cannot both take the last place.
+        await lockUntilTransactionEnds(tx.manager, REGISTRATION_LOCK_SPACE, user.id);
         if ((await this.passkeys.countOfUser(user.id, tx.manager)) >= MAX_PASSKEYS_PER_USER)
           throw new ConflictException(TOO_MANY_PASSKEYS);
         stored = await this.passkeys.create(
@@ -288,6 +289,8 @@ function asRefusal(Refusal: new (message: string) => Error) {
 }
 
 const ALREADY_REGISTERED = 'This passkey is registered already';
+/** The space of the per-user locks registrations take in turn (see lockUntilTransactionEnds). */
+const REGISTRATION_LOCK_SPACE = 7_231_002;
 const TOO_MANY_PASSKEYS = `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys: remove one before adding another`;
 
 /** A challenge bound to an email that has no account: no passkey belongs to this id. */

@@ -75,9 +75,10 @@ export class RateLimitGuard extends ThrottlerGuard {
       const http = context.switchToHttp();
       const req = http.getRequest<Request>();
       const res = http.getResponse<Response>();
-      const hits = this.budget.hit(this.client(req.ip ?? ''));
-      if (hits === 0) this.reportUncounted();
-      const seconds = this.budget.secondsLeft();
+      const now = Date.now();
+      const hits = this.budget.hit(this.client(req.ip ?? ''), now);
+      if (hits === 0) this.reportUncounted(now);
+      const seconds = this.budget.secondsLeft(now);
       res.setHeader('RateLimit-Policy', this.policies.get(bucket)!);
       res.setHeader('RateLimit', `"${API_POLICY}";r=${Math.max(0, this.budgetLimit - hits)};t=${seconds}`);
       if (hits > this.budgetLimit) {
@@ -100,8 +101,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     return IPV4.test(ip) ? ip : normalizeIp(ip, this.ipv6SubnetPrefix);
   }
 
-  private reportUncounted(): void {
-    const now = Date.now();
+  private reportUncounted(now: number): void {
     if (now - this.uncountedReportedAt < 60_000) return;
     this.uncountedReportedAt = now;
     this.logger.warn(

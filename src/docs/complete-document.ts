@@ -4,6 +4,7 @@ import { RECENT_AUTHENTICATION_EXTENSION } from '../common/recent-authentication
 import { ALLOWS_UNVERIFIED_EXTENSION } from '../auth/decorators/allow-unverified.decorator';
 import { RATE_LIMIT_BUCKET_EXTENSION } from '../auth/decorators/rate-limited.decorator';
 import { SESSION_SCHEME } from '../auth/decorators/security-schemes';
+import { MAX_REQUEST_ID_LENGTH } from '../logging/request-logger';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_MESSAGES } from '../common/http-exception.filter';
 
 /** What the document states that depends on configuration. */
@@ -183,7 +184,7 @@ const HEADERS = {
   },
   'X-Request-Id': {
     description: "The request's id in the log: the client's own X-Request-Id if well formed, else a new UUID",
-    schema: { type: 'string', maxLength: 64 },
+    schema: { type: 'string', maxLength: MAX_REQUEST_ID_LENGTH },
   },
   'Access-Control-Allow-Origin': {
     description:

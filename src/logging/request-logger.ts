@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
-const REQUEST_ID = /^[\w.:-]{1,64}$/;
+/** The longest X-Request-Id taken from a client (a new one is a 36-character UUID). */
+export const MAX_REQUEST_ID_LENGTH = 64;
+const REQUEST_ID = new RegExp(`^[\\w.:-]{1,${MAX_REQUEST_ID_LENGTH}}$`);
 
 type Level = 'info' | 'warn' | 'error';
 

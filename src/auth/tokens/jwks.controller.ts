@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AUTH_OPTIONS, type AuthOptions } from '../auth.options';
 import { Public } from '../decorators/public.decorator';
-import { MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
+import { MAX_KID_LENGTH, MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
 import { type PublicJwk, SigningKeysService } from './signing-keys.service';
 
 /**
@@ -50,7 +50,7 @@ export class JwksController {
               // A 32-byte coordinate in base64url.
               x: { type: 'string', maxLength: 43 },
               y: { type: 'string', maxLength: 43 },
-              kid: { type: 'string', maxLength: 64 },
+              kid: { type: 'string', maxLength: MAX_KID_LENGTH },
               alg: { type: 'string', enum: ['ES256'] },
               use: { type: 'string', enum: ['sig'] },
             },

@@ -3,6 +3,9 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 /** Keys published in the JWKS at most: an on-demand rotation beyond it is refused (409) until the oldest retired key expires. */
 export const MAX_PUBLISHED_SIGNING_KEYS = 10;
 
+/** The longest `kid` the table holds (generated ones are 22 characters). */
+export const MAX_KID_LENGTH = 64;
+
 /**
  * An ES256 key that signs access tokens. The public half is published at
  * /.well-known/jwks.json; the private half is stored sealed (SecretBox, AES-256-GCM
@@ -12,7 +15,7 @@ export const MAX_PUBLISHED_SIGNING_KEYS = 10;
  */
 @Entity('signing_keys')
 export class SigningKey {
-  @PrimaryColumn({ type: 'varchar', length: 64 })
+  @PrimaryColumn({ type: 'varchar', length: MAX_KID_LENGTH })
   kid!: string;
 
   @Column({ type: 'varchar', length: 10 })

@@ -4,12 +4,11 @@ import type { Request } from 'express';
 import { RecentAuthentication } from '../../common/recent-authentication.decorator';
 import { BuiltInRole } from '../../roles/role-names';
 import { Roles } from '../../roles/roles.decorator';
-import { MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
+import { MAX_KID_LENGTH, MAX_PUBLISHED_SIGNING_KEYS } from './signing-key.entity';
 import { SigningKeysService } from './signing-keys.service';
 
 class RotatedKeyResponse {
-  // signing_keys.kid is varchar(64).
-  @ApiProperty({ description: 'The new key, which signs from now on', maxLength: 64 })
+  @ApiProperty({ description: 'The new key, which signs from now on', maxLength: MAX_KID_LENGTH })
   kid!: string;
 
   @ApiProperty({ type: String, format: 'date-time' })

@@ -4,7 +4,8 @@ import { sha256Hex } from '../../common/opaque-secrets';
 import type { PublishingTransaction } from '../../database/invalidation-bus';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
 
-const COUNT = 10;
+/** Codes in a set, as the API document states it. */
+export const RECOVERY_CODE_COUNT = 10;
 // Crockford's base32 without the look-alikes: 16 characters carry 80 bits.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -28,7 +29,7 @@ export class RecoveryCodesService {
 
   /** A new set, inside `tx`; the codes in clear, to show once. */
   async replace(userId: string, tx: PublishingTransaction): Promise<string[]> {
-    const codes = Array.from({ length: COUNT }, () => {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
       const bytes = randomBytes(16);
       const chars = [...bytes].map((byte) => ALPHABET[byte % 32]).join('');
       return chars.match(/.{4}/g)!.join('-');

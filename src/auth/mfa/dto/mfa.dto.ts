@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
 import { MAX_EMAIL_LENGTH, Omittable, OPAQUE_SECRET_LENGTH, OpaqueTokenField } from '../../../common/fields';
 import type { SecondFactorMethod } from '../mfa-login.service';
+import { RECOVERY_CODE_COUNT } from '../recovery-codes.service';
 
 /** A TOTP code: six digits. */
 export const TotpCodeField = ({ optional = false } = {}) =>
@@ -81,7 +82,7 @@ export class RecoveryCodesResponse {
     type: [String],
     example: ['K7QF-3MZD-9XWA-TR2H'],
     description: 'Ten single-use codes, shown only now',
-    maxItems: 10,
+    maxItems: RECOVERY_CODE_COUNT,
     maxLength: 'XXXX-XXXX-XXXX-XXXX'.length,
   })
   recoveryCodes!: string[];

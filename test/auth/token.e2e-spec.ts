@@ -183,12 +183,14 @@ describe('token logins', () => {
 
 describe('token lifetimes', () => {
   it('expires access tokens after ACCESS_TOKEN_TTL_SECONDS', async () => {
-    const ctx = await startAppOnFreshDatabase({ ACCESS_TOKEN_TTL_SECONDS: '1' });
+    // 2 s, not 1: `exp` is in whole seconds, so a 1 s token made late in a second can be
+    // over before a loaded machine answers the first request.
+    const ctx = await startAppOnFreshDatabase({ ACCESS_TOKEN_TTL_SECONDS: '2' });
     try {
       const user = await signUp(ctx.http);
       const { accessToken, refreshToken } = await tokenLogin(ctx.http, user);
       await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
-      await sleep(2100);
+      await sleep(3100);
       await ctx.http().get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(401);
       await ctx.http().post('/api/auth/token/refresh').send({ refreshToken }).expect(200);
     } finally {
